@@ -1,0 +1,176 @@
+"""application/problem+json errors (ApiProblem / InputValidationProblem of problem.yaml)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("writeback.api")
+
+
+def issue(location: str, name: str, detail: str, value: Any = None, **extra: Any) -> dict[str, Any]:
+    """One InputValidationIssue: where (`in` + `name`), what was sent and what is wrong."""
+    entry: dict[str, Any] = {"in": location, "name": name, "detail": detail}
+    if value is not None:
+        entry["value"] = value
+    entry.update(extra)
+    return entry
+
+
+class ApiProblem(Exception):
+    """Raise anywhere in a request to answer with a problem+json body."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        remedy: str | None = None,
+        title: str | None = None,
+        issues: list[dict[str, Any]] | None = None,
+        retryable: bool = False,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.remedy = remedy
+        self.title = title or HTTPStatus(status).phrase
+        self.issues = issues
+        self.retryable = retryable
+        self.context = context
+
+    def body(self, request_id: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://httpstatuses.com/{self.status}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "subsystem": "api",
+            "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "retryable": self.retryable,
+        }
+        if request_id:
+            body["requestId"] = request_id
+        if self.remedy:
+            body["remedy"] = self.remedy
+        if self.issues is not None:
+            body["issues"] = self.issues
+        if self.context:
+            body["context"] = self.context
+        return body
+
+
+def not_found(kind: str, ref: str, remedy: str) -> ApiProblem:
+    return ApiProblem(404, f"{kind} {ref!r} not found.", remedy=remedy)
+
+
+def bad_input(
+    name: str, detail: str, remedy: str, value: Any = None, status: int = 400
+) -> ApiProblem:
+    """A single-field input problem, named so a client can point at the field."""
+    return ApiProblem(
+        status,
+        f"{name}: {detail}",
+        remedy=remedy,
+        issues=[issue("body", name, detail, value)],
+    )
+
+
+def problem_response(problem: ApiProblem, request: Request) -> JSONResponse:
+    headers = {"Retry-After": "1"} if problem.status == 503 else None
+    return JSONResponse(
+        problem.body(getattr(request.state, "request_id", None)),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _validation_issues(exc: RequestValidationError) -> list[dict[str, Any]]:
+    issues = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        location = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else "body"
+        path = loc[1:] if loc and loc[0] == location else loc
+        name = _dotted(path) or location
+        detail = error.get("msg", "invalid value")
+        if error.get("type") == "json_invalid":
+            ctx = error.get("ctx") or {}
+            detail = f"malformed JSON: {ctx.get('error', 'cannot parse the body')}"
+            name = "body"
+        elif error.get("type") == "extra_forbidden":
+            detail = "unknown field"
+        elif name == "body" and error.get("type") in ("model_attributes_type", "dict_type"):
+            detail = "the body must be a JSON object sent with Content-Type: application/json"
+        value = None
+        if error.get("type") not in ("missing", "json_invalid"):
+            value = _safe_value(error.get("input"))
+        issues.append(issue(location, name, detail, value))
+    return issues
+
+
+def _dotted(parts: list[str]) -> str:
+    out = ""
+    for part in parts:
+        if part.isdigit():
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _safe_value(value: Any) -> Any:
+    # Echo small scalars back so the client sees what it sent; never echo secrets-sized blobs.
+    if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
+        return value
+    return None
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        issues = _validation_issues(exc)
+        summary = "; ".join(f"{i['name']}: {i['detail']}" for i in issues[:5])
+        problem = ApiProblem(
+            400,
+            f"The request is not valid: {summary}",
+            remedy="Fix the fields listed in `issues` and send the request again.",
+            issues=issues,
+        )
+        return problem_response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        remedy = None
+        detail = str(exc.detail)
+        if exc.status_code == 404:
+            detail = f"No route for {request.method} {request.url.path}."
+            remedy = "Check the path against the API reference at /docs."
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+            remedy = "Check the method against the API reference at /docs."
+        return problem_response(ApiProblem(exc.status_code, detail, remedy=remedy), request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        problem = ApiProblem(
+            500,
+            "writeback hit an internal error; nothing about it is shown here.",
+            remedy="Retry; if it persists, report the requestId to your writeback operator.",
+            retryable=True,
+        )
+        return problem_response(problem, request)

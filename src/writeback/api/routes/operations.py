@@ -1,0 +1,122 @@
+"""Operations: get one, its logs, and a page of an installation's operations (newest first)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import and_, or_, select
+
+from writeback.api.deps import Ctx, CtxDep
+from writeback.api.problems import ApiProblem, issue, not_found
+from writeback.api.routes.installations import find_installation
+from writeback.api.routes.integrations import find_integration
+from writeback.api.serialize import compact, ts
+from writeback.store.tables import Operation, OperationLog
+
+router = APIRouter(tags=["operations"])
+
+PROJECT = "/projects/{projectIdOrName}"
+
+
+def operation_json(operation: Operation) -> dict[str, Any]:
+    return compact(
+        {
+            "id": operation.id,
+            "projectId": operation.project_id,
+            "integrationId": operation.integration_id,
+            "installationId": operation.installation_id,
+            "configId": operation.config_id,
+            "actionType": operation.action_type,
+            "status": operation.status,
+            "result": operation.result,
+            "metadata": operation.op_metadata,
+            "createTime": ts(operation.create_time),
+            "updateTime": ts(operation.update_time),
+        }
+    )
+
+
+def log_json(log: OperationLog) -> dict[str, Any]:
+    return {"timestamp": ts(log.timestamp), "severity": log.severity, "message": log.message}
+
+
+async def _operation(ctx: Ctx, project_ref: str, operation_id: str) -> Operation:
+    project = await ctx.project(project_ref)
+    operation = await ctx.session.get(Operation, operation_id)
+    if operation is None or operation.project_id != project.id:
+        raise not_found(
+            "Operation",
+            operation_id,
+            "Verify the operation ID and project are correct, or list operations to find one.",
+        )
+    return operation
+
+
+@router.get(PROJECT + "/operations/{operationId}")
+async def get(projectIdOrName: str, operationId: str, ctx: CtxDep) -> dict[str, Any]:
+    return operation_json(await _operation(ctx, projectIdOrName, operationId))
+
+
+@router.get(PROJECT + "/operations/{operationId}/logs")
+async def logs(projectIdOrName: str, operationId: str, ctx: CtxDep) -> list[dict[str, Any]]:
+    operation = await _operation(ctx, projectIdOrName, operationId)
+    query = (
+        select(OperationLog)
+        .where(OperationLog.operation_id == operation.id)
+        .order_by(OperationLog.id)
+    )
+    return [log_json(line) for line in (await ctx.session.execute(query)).scalars()]
+
+
+def _encode_token(operation: Operation) -> str:
+    raw = json.dumps([operation.create_time.isoformat(), operation.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[datetime, str]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        created, operation_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created), str(operation_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ApiProblem(
+            400,
+            "pageToken is not a token this API issued.",
+            remedy="Pass pagination.nextPageToken from the previous page unchanged, or omit it.",
+            issues=[issue("query", "pageToken", "cannot be decoded", token[:64])],
+        ) from exc
+
+
+@router.get(PROJECT + "/integrations/{integrationId}/installations/{installationId}/operations")
+async def list_operations(
+    projectIdOrName: str,
+    integrationId: str,
+    installationId: str,
+    ctx: CtxDep,
+    pageSize: int = Query(default=200, ge=1, le=1000),
+    pageToken: str | None = None,
+) -> dict[str, Any]:
+    project = await ctx.project(projectIdOrName)
+    integration = await find_integration(ctx, project.id, integrationId)
+    installation = await find_installation(ctx, integration, installationId)
+    query = select(Operation).where(Operation.installation_id == installation.id)
+    if pageToken:
+        created, last_id = _decode_token(pageToken)
+        query = query.where(
+            or_(
+                Operation.create_time < created,
+                and_(Operation.create_time == created, Operation.id < last_id),
+            )
+        )
+    query = query.order_by(Operation.create_time.desc(), Operation.id.desc()).limit(pageSize + 1)
+    rows = list((await ctx.session.execute(query)).scalars())
+    page, more = rows[:pageSize], len(rows) > pageSize
+    pagination: dict[str, Any] = {"done": not more}
+    if more:
+        pagination["nextPageToken"] = _encode_token(page[-1])
+    return {"results": [operation_json(o) for o in page], "pagination": pagination}

@@ -1,0 +1,30 @@
+"""The `writeback` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from writeback.cli import admin, demo, manifest_cmds, resources
+from writeback.cli.http import CliError
+from writeback.cli.output import errors
+
+app = typer.Typer(
+    help="writeback: write records into your customers' CRMs through one HTTP API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+admin.register(app)
+demo.register(app)
+manifest_cmds.register(app)
+resources.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except CliError as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,124 @@
+"""Local administration: init, migrate, serve, demo (these talk to the database directly)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from writeback.cli.http import CliError
+from writeback.cli.output import console, emit_json
+from writeback.control.projects import (
+    ProjectExistsError,
+    ProjectNameError,
+    create_api_key,
+    create_project,
+    find_project,
+    has_admin_key,
+)
+from writeback.settings import Settings
+from writeback.store.engine import (
+    DatabaseUrlError,
+    check_database_url,
+    create_engine,
+    session_factory,
+)
+from writeback.store.migrate import upgrade_to_head
+from writeback.store.secrets import SecretBox
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(migrate)
+    app.command()(serve)
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+def migrate() -> None:
+    """Apply database migrations (serve does this at start too)."""
+    settings = Settings.from_env()
+    try:
+        asyncio.run(_migrate(settings))
+    except DatabaseUrlError as exc:
+        raise CliError(str(exc)) from exc
+    console.print(f"Database is up to date: {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def bootstrap(settings: Settings, project_name: str) -> dict[str, str]:
+    """Create (or reuse) the project, a new API key for it, and an admin key if none exists."""
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_to_head(engine)
+        box = SecretBox.from_settings(settings)
+        async with session_factory(engine)() as session:
+            project = await find_project(session, project_name)
+            if project is None:
+                project = await create_project(session, project_name)
+            key = await create_api_key(
+                session, box, project_id=project.id, label="created by writeback init"
+            )
+            out = {"projectId": project.id, "projectName": project.name, "apiKey": key.secret}
+            if not settings.admin_key and not await has_admin_key(session):
+                admin = await create_api_key(
+                    session, box, project_id=None, label="admin", scopes=["admin"], is_admin=True
+                )
+                out["adminKey"] = admin.secret
+            await session.commit()
+            return out
+    finally:
+        await engine.dispose()
+
+
+def init(
+    project: Annotated[str, typer.Option(help="Name of the project to create.")] = "default",
+    as_json: JsonFlag = False,
+) -> None:
+    """Create the first project and an API key (and an admin key on first run)."""
+    settings = Settings.from_env()
+    try:
+        made = asyncio.run(bootstrap(settings, project))
+    except (ProjectNameError, ProjectExistsError, DatabaseUrlError) as exc:
+        raise CliError(str(exc)) from exc
+    if as_json:
+        emit_json(made)
+        return
+    console.print(f"Project [bold]{made['projectName']}[/bold] ({made['projectId']})")
+    console.print(f"API key (shown once, keep it secret): [bold]{made['apiKey']}[/bold]")
+    if "adminKey" in made:
+        console.print(f"Admin key (shown once): [bold]{made['adminKey']}[/bold]")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (applies migrations first)."""
+    import uvicorn
+
+    from writeback.api.app import create_app
+
+    settings = Settings.from_env()
+    try:
+        check_database_url(settings.database_url)
+    except DatabaseUrlError as exc:
+        raise CliError(str(exc)) from exc
+    app = create_app(settings, migrate=migrate_first)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

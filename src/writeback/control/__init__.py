@@ -1,0 +1,1 @@
+"""Control-plane services shared by the HTTP API and the CLI."""

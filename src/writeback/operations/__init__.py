@@ -1,0 +1,1 @@
+"""Operations (one per write request) and their logs."""

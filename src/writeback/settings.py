@@ -1,0 +1,42 @@
+"""Settings from the environment, read once per process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("WRITEBACK_HOME", "./.writeback")).expanduser()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the process is configured with. Build with `Settings.from_env()`."""
+
+    home: Path = field(default_factory=_default_home)
+    database_url: str = ""
+    secret_key: str | None = None
+    admin_key: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        home = Path(str(overrides.pop("home", None) or _default_home())).expanduser()
+        values: dict[str, object] = {
+            "home": home,
+            "database_url": os.environ.get("WRITEBACK_DATABASE_URL")
+            or f"sqlite+aiosqlite:///{(home / 'writeback.db').resolve()}",
+            "secret_key": os.environ.get("WRITEBACK_SECRET_KEY") or None,
+            "admin_key": os.environ.get("WRITEBACK_ADMIN_KEY") or None,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home / "secret.key"

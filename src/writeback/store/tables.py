@@ -1,0 +1,222 @@
+"""The database schema. Alembic migrations in `migrations/` create exactly these tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every dialect (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Timestamps:
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    update_time: Mapped[datetime | None] = mapped_column(UtcDateTime, onupdate=utcnow)
+
+
+class Project(Timestamps, Base):
+    __tablename__ = "project"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    app_name: Mapped[str] = mapped_column(String(128))
+    org_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class ApiKey(Timestamps, Base):
+    """Only a keyed digest of the key is stored; the key itself is shown once at creation."""
+
+    __tablename__ = "api_key"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str | None] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProviderApp(Timestamps, Base):
+    __tablename__ = "provider_app"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(512))
+    client_secret_encrypted: Mapped[str] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(255))
+    scopes: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    app_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JsonType, default=dict)
+
+
+class Integration(Timestamps, Base):
+    __tablename__ = "integration"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(64))
+    latest_revision_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class Revision(Base):
+    __tablename__ = "revision"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    integration_id: Mapped[str] = mapped_column(
+        ForeignKey("integration.id", ondelete="CASCADE"), index=True
+    )
+    spec_version: Mapped[str] = mapped_column(String(16))
+    content: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Group(Timestamps, Base):
+    __tablename__ = "customer_group"
+    __table_args__ = (UniqueConstraint("project_id", "group_ref"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    group_ref: Mapped[str] = mapped_column(String(255))
+    group_name: Mapped[str] = mapped_column(String(255))
+
+
+class Consumer(Timestamps, Base):
+    __tablename__ = "consumer"
+    __table_args__ = (UniqueConstraint("project_id", "consumer_ref"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    consumer_ref: Mapped[str] = mapped_column(String(255))
+    consumer_name: Mapped[str] = mapped_column(String(255))
+
+
+class Connection(Timestamps, Base):
+    """A group's credentials for one provider. `credentials_encrypted` holds every token."""
+
+    __tablename__ = "connection"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(64))
+    provider_app_id: Mapped[str | None] = mapped_column(
+        ForeignKey("provider_app.id", ondelete="SET NULL")
+    )
+    group_id: Mapped[str] = mapped_column(ForeignKey("customer_group.id", ondelete="CASCADE"))
+    consumer_id: Mapped[str] = mapped_column(ForeignKey("consumer.id", ondelete="CASCADE"))
+    provider_workspace_ref: Mapped[str | None] = mapped_column(String(255))
+    provider_consumer_ref: Mapped[str | None] = mapped_column(String(512))
+    auth_scheme: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default="created")
+    credentials_encrypted: Mapped[str] = mapped_column(Text)
+    access_token_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    scopes: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    provider_metadata: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+
+
+class Installation(Timestamps, Base):
+    __tablename__ = "installation"
+    __table_args__ = (UniqueConstraint("integration_id", "group_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    group_id: Mapped[str] = mapped_column(ForeignKey("customer_group.id", ondelete="CASCADE"))
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connection.id", ondelete="RESTRICT"))
+    config_id: Mapped[str | None] = mapped_column(String(36))
+    health_status: Mapped[str] = mapped_column(String(32), default="healthy")
+    last_operation_status: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(255))
+
+
+class InstallationConfig(Base):
+    """One version of an installation's config; every change writes a new row."""
+
+    __tablename__ = "installation_config"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    installation_id: Mapped[str] = mapped_column(
+        ForeignKey("installation.id", ondelete="CASCADE"), index=True
+    )
+    revision_id: Mapped[str] = mapped_column(String(36))
+    created_by: Mapped[str] = mapped_column(String(255))
+    content: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Operation(Timestamps, Base):
+    __tablename__ = "operation"
+    __table_args__ = (Index("ix_operation_installation_time", "installation_id", "create_time"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    integration_id: Mapped[str] = mapped_column(String(36))
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installation.id", ondelete="CASCADE"))
+    config_id: Mapped[str | None] = mapped_column(String(36))
+    action_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str | None] = mapped_column(Text)
+    op_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JsonType, default=dict)
+
+
+class OperationLog(Base):
+    __tablename__ = "operation_log"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    operation_id: Mapped[str] = mapped_column(
+        ForeignKey("operation.id", ondelete="CASCADE"), index=True
+    )
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[dict[str, Any]] = mapped_column(JsonType)
