@@ -344,6 +344,21 @@ def test_naive_expires_at(server: Any) -> None:
     assert client.get(f"/projects/{project['id']}/connections").json() == []
 
 
+def test_flat_expiry_from_older_clients(server: Any) -> None:
+    project, client = server.new_project()
+    oauth = {"refreshToken": {"token": REFRESH}, "expiry": "2026-05-01T12:00:00"}
+    problem = assert_problem(
+        generate(client, project["id"], salesforce_body(oauth2AuthorizationCode=oauth)), 400
+    )
+    assert issue_names(problem) == ["oauth2AuthorizationCode.expiry"]
+    oauth["expiry"] = "2026-05-01T12:00:00Z"
+    connection = created(client, project["id"], salesforce_body(oauth2AuthorizationCode=oauth))
+    assert connection["oauth2AuthorizationCode"] == {
+        "accessToken": {"expiresAt": "2026-05-01T12:00:00Z"},
+        "scopes": [],
+    }
+
+
 def test_oauth_without_tokens(server: Any) -> None:
     project, client = server.new_project()
     body = salesforce_body(oauth2AuthorizationCode={"scopes": ["api"]})

@@ -22,7 +22,7 @@ OAUTH2_REQUIRED = {
 
 
 def _assert_support_shape(support: dict[str, Any]) -> None:
-    assert SUPPORT_REQUIRED <= set(support)
+    assert set(support) >= SUPPORT_REQUIRED
     assert set(support["bulkWrite"]) == {"insert", "update", "upsert", "delete"}
     assert set(support["batchWrite"]) == {"create", "update", "upsert", "delete"}
     for config in support["batchWrite"].values():
@@ -37,10 +37,10 @@ def test_lists_salesforce_and_hubspot() -> None:
 @pytest.mark.parametrize("name", ["salesforce", "hubspot"])
 def test_provider_info_has_the_catalog_yaml_shape(name: str) -> None:
     info = catalog.list_providers()[name]
-    assert PROVIDER_REQUIRED <= set(info)
+    assert set(info) >= PROVIDER_REQUIRED
     assert info["name"] == name
     assert info["authType"] == "oauth2"
-    assert OAUTH2_REQUIRED <= set(info["oauth2Opts"])
+    assert set(info["oauth2Opts"]) >= OAUTH2_REQUIRED
     assert info["oauth2Opts"]["grantType"] == "authorizationCode"
     _assert_support_shape(info["support"])
     assert info["defaultModule"] in info["modules"]
@@ -62,7 +62,11 @@ def test_salesforce_facts() -> None:
     assert oauth["explicitScopesRequired"] is False
     assert oauth["tokenMetadataFields"]["workspaceRefField"] == "instance_url"
     batch = info["modules"]["crm"]["support"]["batchWrite"]
-    assert batch["create"] == {"supported": True, "defaultRecordLimit": 100, "objectRecordLimits": {}}
+    assert batch["create"] == {
+        "supported": True,
+        "defaultRecordLimit": 100,
+        "objectRecordLimits": {},
+    }
     assert batch["update"]["defaultRecordLimit"] == 100
     assert batch["upsert"] == {"supported": False}
     assert batch["delete"] == {"supported": False}

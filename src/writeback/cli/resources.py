@@ -141,6 +141,18 @@ def provider_apps_list(
     emit(client(url, api_key).get(f"/projects/{project}/provider-apps"), as_json, APP_COLUMNS)
 
 
+@provider_apps.command("get")
+def provider_apps_get(
+    app_id: Annotated[str, typer.Argument(help="Provider app id.")],
+    project: ProjectOpt,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    found = client(url, api_key).get(f"/projects/{project}/provider-apps/{app_id}")
+    emit(found, as_json, APP_COLUMNS)
+
+
 @provider_apps.command("create")
 def provider_apps_create(
     project: ProjectOpt,

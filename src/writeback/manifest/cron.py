@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -119,6 +120,7 @@ def parse_cron(expression: str) -> CronSchedule:
     )
 
 
+@lru_cache(maxsize=256)  # manifests repeat the same few schedules
 def min_interval_minutes(schedule: CronSchedule) -> int | None:
     """The shortest time between two consecutive runs, or None if it never runs twice."""
     times = sorted(hour * 60 + minute for hour in schedule.hours for minute in schedule.minutes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from writeback.manifest.nodes import Node, Reporter
@@ -43,7 +44,7 @@ def check_field_entry(plain: dict[str, Any], node: Node, rep: Reporter) -> None:
 
 
 def is_user_mapping(entry: Any) -> bool:
-    return isinstance(entry, dict) and "fieldName" not in entry and "mapToName" in entry
+    return isinstance(entry, Mapping) and "fieldName" not in entry and "mapToName" in entry
 
 
 def check_unique_map_to_names(node: Node, rep: Reporter) -> None:

@@ -9,6 +9,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
+MAX_FLOW_DEPTH = 100
 _UNQUOTED_STAR_HINT = 'values starting with "*" must be quoted, e.g. schedule: "*/30 * * * *"'
 
 
@@ -30,14 +31,40 @@ def _marked_problem(text: str, exc: MarkedYAMLError) -> YamlProblem:
     parts = [part for part in (exc.context, exc.problem) if part]
     message = "invalid YAML: " + ": ".join(parts) if parts else "invalid YAML"
     # An unquoted cron schedule is the most common way to write a YAML alias by accident.
-    source_line = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+    lines = text.splitlines()
+    source_line = lines[line - 1] if line and line <= len(lines) else ""
     if "alias" in message and "*" in source_line:
         message += f" ({_UNQUOTED_STAR_HINT})"
     return YamlProblem(line, message)
 
 
+def _too_deep_flow(text: str) -> int | None:
+    """Line where `[`/`{` nesting passes MAX_FLOW_DEPTH, if it does.
+
+    ruamel slows down sharply on deep flow nesting (seconds at ~1000 levels) before it hits
+    the recursion limit, so reject such input up front. Brackets inside quoted strings count
+    too; no real manifest comes near the limit either way.
+    """
+    depth, line = 0, 1
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                return line
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char == "\n":
+            line += 1
+    return None
+
+
 def load_yaml(text: str) -> tuple[Any, YamlProblem | None]:
     """Parse one YAML document with ruamel's round-trip loader (which keeps line numbers)."""
+    deep_line = _too_deep_flow(text)
+    if deep_line is not None:
+        return None, YamlProblem(
+            deep_line, f"invalid YAML: nested deeper than {MAX_FLOW_DEPTH} levels"
+        )
     yaml = YAML(typ="rt")
     try:
         return yaml.load(text), None

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import Field, model_validator
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from writeback.api.deps import Ctx, CtxDep
 from writeback.api.models import RequestBody
@@ -365,3 +366,15 @@ async def delete(projectIdOrName: str, connectionId: str, ctx: CtxDep) -> Respon
     await ctx.session.delete(connection)
     await ctx.session.commit()
     return Response(status_code=204)
+
+
+async def delete_unused_connections(session: AsyncSession, connection_ids: list[str]) -> None:
+    """As in Ampersand, removing installations removes connections no installation still uses."""
+    for connection_id in set(connection_ids):
+        used = await session.execute(
+            select(Installation.id).where(Installation.connection_id == connection_id).limit(1)
+        )
+        if used.first() is None:
+            connection = await session.get(Connection, connection_id)
+            if connection is not None:
+                await session.delete(connection)

@@ -15,7 +15,12 @@ from sqlalchemy import select
 from writeback.api.deps import Ctx, CtxDep
 from writeback.api.models import RequestBody
 from writeback.api.problems import ApiProblem, bad_input, issue, not_found
-from writeback.api.routes.connections import connection_json, find_connection, group_json
+from writeback.api.routes.connections import (
+    connection_json,
+    delete_unused_connections,
+    find_connection,
+    group_json,
+)
 from writeback.api.routes.integrations import find_integration, latest_revision
 from writeback.api.serialize import compact, times, ts
 from writeback.common.jsonpatch import JsonPatchError, apply_json_patch
@@ -28,6 +33,7 @@ from writeback.store.tables import (
     InstallationConfig,
     Integration,
     Revision,
+    new_id,
 )
 
 router = APIRouter(tags=["installations"])
@@ -240,16 +246,27 @@ async def create(
         )
     connection = await _connection_for(ctx, integration, group, body.connectionId, "connectionId")
     created_by = body.config.createdBy or DEFAULT_CREATED_BY
+    # The config id is chosen up front so that creating does not also update the row
+    # (which would give a brand-new installation an updateTime).
     installation = Installation(
         project_id=project.id,
         integration_id=integration.id,
         group_id=group.id,
         connection_id=connection.id,
+        config_id=new_id(),
         created_by=created_by,
     )
     ctx.session.add(installation)
     await ctx.session.flush()
-    await _new_config(ctx, installation, revision, content, created_by)
+    ctx.session.add(
+        InstallationConfig(
+            id=installation.config_id,
+            installation_id=installation.id,
+            revision_id=revision.id,
+            created_by=created_by,
+            content=content,
+        )
+    )
     await ctx.session.commit()
     return await installation_json(ctx, installation)
 
@@ -363,16 +380,7 @@ async def delete(
     connection_id = installation.connection_id
     await ctx.session.delete(installation)
     await ctx.session.flush()
-    # As in Ampersand: the connection goes too unless another installation still uses it.
-    still_used = (
-        await ctx.session.execute(
-            select(Installation.id).where(Installation.connection_id == connection_id).limit(1)
-        )
-    ).first()
-    if still_used is None:
-        connection = await ctx.session.get(Connection, connection_id)
-        if connection is not None:
-            await ctx.session.delete(connection)
+    await delete_unused_connections(ctx.session, [connection_id])
     await ctx.session.commit()
     return Response(status_code=204)
 

@@ -10,10 +10,11 @@ from sqlalchemy import or_, select
 from writeback.api.deps import Ctx, CtxDep
 from writeback.api.models import RequestBody
 from writeback.api.problems import ApiProblem, bad_input, issue, not_found
+from writeback.api.routes.connections import delete_unused_connections
 from writeback.api.serialize import compact, times, ts
 from writeback.control.projects import looks_like_uuid
 from writeback.manifest import parse_manifest
-from writeback.store.tables import Integration, Revision
+from writeback.store.tables import Installation, Integration, Revision
 
 router = APIRouter(tags=["integrations"])
 
@@ -172,7 +173,13 @@ async def list_revisions(
 async def delete(projectIdOrName: str, integrationIdOrName: str, ctx: CtxDep) -> Response:
     project = await ctx.project(projectIdOrName)
     integration = await find_integration(ctx, project.id, integrationIdOrName)
+    installed = await ctx.session.execute(
+        select(Installation.connection_id).where(Installation.integration_id == integration.id)
+    )
+    connection_ids = list(installed.scalars())
     # Installations, their configs and operations go with it (ON DELETE CASCADE).
     await ctx.session.delete(integration)
+    await ctx.session.flush()
+    await delete_unused_connections(ctx.session, connection_ids)
     await ctx.session.commit()
     return Response(status_code=204)

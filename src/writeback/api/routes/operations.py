@@ -82,7 +82,10 @@ def _decode_token(token: str) -> tuple[datetime, str]:
     try:
         padded = token + "=" * (-len(token) % 4)
         created, operation_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created), str(operation_id)
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            raise ValueError("the token's time has no zone")  # not one we issued
+        return when, str(operation_id)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise ApiProblem(
             400,
