@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 import uvicorn
 
 from writeback.api.app import create_app
+from writeback.sandbox.app import SandboxApp
 from writeback.settings import Settings
 
 BACKENDS = ["sqlite", "postgres"]
@@ -35,28 +37,29 @@ def postgres_url_or_skip() -> str:
     pytest.skip("PostgreSQL is not installed here (run `make test`, which starts one if it can)")
 
 
-def reset_postgres(url: str) -> None:
-    """Empty the test database so each test session starts from a fresh migration."""
+def fresh_postgres_database(url: str, name: str) -> str:
+    """A new, empty database on the test server, so each server fixture has its own."""
     import asyncio
 
     import asyncpg
+    from sqlalchemy.engine import make_url
 
     async def run() -> None:
         conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
         try:
-            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
 
     asyncio.run(run())
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-def database_url(backend: str, home: Path) -> str:
+def database_url(backend: str, home: Path, name: str) -> str:
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{home / 'writeback.db'}"
-    url = postgres_url_or_skip()
-    reset_postgres(url)
-    return url
+    return fresh_postgres_database(postgres_url_or_skip(), name)
 
 
 def free_port() -> int:
@@ -119,18 +122,17 @@ class Server:
         return project, self.client(key.json()["key"])
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def running_server(
+    backend: str, home: Path, database: str, sandbox_url: str | None = None
 ) -> Iterator[Server]:
-    backend = request.param
-    home = tmp_path_factory.mktemp(f"home-{backend}")
     admin_key = "wbadmin_" + secrets.token_urlsafe(24)
     settings = Settings(
         home=home,
-        database_url=database_url(backend, home),
+        database_url=database_url(backend, home, database),
         secret_key=None,
         admin_key=admin_key,
+        sandbox_url=sandbox_url,
     )
     with ServerThread(create_app(settings)) as running:
         admin = httpx.Client(
@@ -140,3 +142,46 @@ def server(
         yield harness
         for made in [admin, *harness.clients]:
             made.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """writeback with real provider URLs (nothing is written to providers)."""
+    home = tmp_path_factory.mktemp(f"home-{request.param}")
+    with running_server(request.param, home, "writeback_api") as harness:
+        yield harness
+
+
+@dataclass
+class Sandbox:
+    """A running `writeback sandbox` on loopback, and its admin API."""
+
+    url: str
+    app: SandboxApp
+    admin: httpx.Client
+
+    def new_tenant(self, provider: str, **options: Any) -> dict[str, Any]:
+        response = self.admin.post("/_sandbox/tenants", json={"provider": provider, **options})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    app = SandboxApp()
+    with ServerThread(app) as running:
+        admin = httpx.Client(base_url=running.url, timeout=30)
+        yield Sandbox(running.url, app, admin)
+        admin.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox
+) -> Iterator[Server]:
+    """writeback in sandbox mode: every provider call goes to the `sandbox` fixture."""
+    home = tmp_path_factory.mktemp(f"stack-{request.param}")
+    with running_server(request.param, home, "writeback_stack", sandbox.url) as harness:
+        yield harness

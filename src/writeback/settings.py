@@ -19,6 +19,7 @@ class Settings:
     database_url: str = ""
     secret_key: str | None = None
     admin_key: str | None = None
+    sandbox_url: str | None = None  # sandbox mode: every provider URL points here
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -29,6 +30,7 @@ class Settings:
             or f"sqlite+aiosqlite:///{(home / 'writeback.db').resolve()}",
             "secret_key": os.environ.get("WRITEBACK_SECRET_KEY") or None,
             "admin_key": os.environ.get("WRITEBACK_ADMIN_KEY") or None,
+            "sandbox_url": os.environ.get("WRITEBACK_SANDBOX_URL", "").strip().rstrip("/") or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

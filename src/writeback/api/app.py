@@ -21,11 +21,15 @@ from writeback.api.routes import (
     projects,
     provider_apps,
     providers,
+    writes,
 )
+from writeback.connectors.credentials import CredentialStore
+from writeback.connectors.http import ProviderHttp
 from writeback.settings import Settings
 from writeback.store.engine import create_engine, session_factory
 from writeback.store.migrate import upgrade_to_head
 from writeback.store.secrets import SecretBox
+from writeback.writes.executor import WriteService
 
 ROUTERS = (
     projects,
@@ -36,6 +40,7 @@ ROUTERS = (
     installations,
     operations,
     providers,
+    writes,
 )
 
 
@@ -48,16 +53,23 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if migrate:
             await upgrade_to_head(engine)
         box = SecretBox.from_settings(settings)
+        sessions = session_factory(engine)
+        http = ProviderHttp()
+        credentials = CredentialStore(sessions, box, http, settings.sandbox_url)
         app.state.writeback = AppState(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             box=box,
             admin_key_digest=box.digest(settings.admin_key) if settings.admin_key else None,
+            http=http,
+            credentials=credentials,
+            writes=WriteService(sessions, http, credentials, settings.sandbox_url),
         )
         try:
             yield
         finally:
+            await http.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from writeback.api.auth import Caller, authenticate
 from writeback.api.problems import not_found
+from writeback.connectors.credentials import CredentialStore
+from writeback.connectors.http import ProviderHttp
 from writeback.control.projects import find_project
 from writeback.settings import Settings
 from writeback.store.secrets import SecretBox
 from writeback.store.tables import Project
+from writeback.writes.executor import WriteService
 
 
 @dataclass
@@ -24,6 +27,9 @@ class AppState:
     sessions: async_sessionmaker
     box: SecretBox
     admin_key_digest: str | None
+    http: ProviderHttp
+    credentials: CredentialStore
+    writes: WriteService
 
 
 def app_state(request: Request) -> AppState:

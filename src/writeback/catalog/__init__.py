@@ -6,13 +6,14 @@ unchanged.
 
 from writeback.catalog.registry import get_provider, list_providers, module_names, supports
 from writeback.catalog.support import ACTIONS
-from writeback.catalog.urls import ProviderUrls, provider_urls
+from writeback.catalog.urls import ProviderUrls, localize, provider_urls
 
 __all__ = [
     "ACTIONS",
     "ProviderUrls",
     "get_provider",
     "list_providers",
+    "localize",
     "module_names",
     "provider_urls",
     "supports",

@@ -1,12 +1,17 @@
 """Every provider URL in one table.
 
-The sandbox mode (a later change) rewrites these hosts to local emulators, so nothing else in
-the catalog spells out a URL: provider modules ask this module for theirs.
+Sandbox mode (`WRITEBACK_SANDBOX_URL=http://127.0.0.1:P`, read into `Settings.sandbox_url`)
+points every one of them at a running `writeback sandbox`: the emulators serve the same paths on
+one host, so only the scheme and host change. Nothing else spells out a provider URL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+_ORIGIN = re.compile(r"^https://[^/]+")
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,26 @@ _URLS: dict[str, ProviderUrls] = {
 }
 
 
-def provider_urls(name: str) -> ProviderUrls | None:
-    """The URLs of provider `name` (case-insensitive), or None for an unknown provider."""
-    return _URLS.get(name.lower())
+def _to_sandbox(url: str, sandbox: str) -> str:
+    return _ORIGIN.sub(sandbox, url)
+
+
+def provider_urls(name: str, sandbox: str | None = None) -> ProviderUrls | None:
+    """The URLs of provider `name` (case-insensitive), or None for an unknown provider;
+    with `sandbox` (a base URL), the sandbox's equivalents."""
+    urls = _URLS.get(name.lower())
+    if urls is None or sandbox is None:
+        return urls
+    return replace(
+        urls,
+        base_url=_to_sandbox(urls.base_url, sandbox),
+        auth_url=_to_sandbox(urls.auth_url, sandbox),
+        token_url=_to_sandbox(urls.token_url, sandbox),
+        module_base_urls={k: _to_sandbox(v, sandbox) for k, v in urls.module_base_urls.items()},
+        health_check_url=(
+            _to_sandbox(urls.health_check_url, sandbox) if urls.health_check_url else None
+        ),
+    )
 
 
 def require_urls(name: str) -> ProviderUrls:
@@ -48,3 +70,16 @@ def require_urls(name: str) -> ProviderUrls:
     if urls is None:
         raise KeyError(f"no URLs registered for provider {name!r}")
     return urls
+
+
+def localize(value: Any, sandbox: str | None) -> Any:
+    """A ProviderInfo (or any JSON) with every https URL pointed at the sandbox."""
+    if sandbox is None:
+        return value
+    if isinstance(value, dict):
+        return {key: localize(item, sandbox) for key, item in value.items()}
+    if isinstance(value, list):
+        return [localize(item, sandbox) for item in value]
+    if isinstance(value, str) and value.startswith("https://"):
+        return _to_sandbox(value, sandbox)
+    return value

@@ -22,6 +22,7 @@ from writeback.api.routes.provider_apps import (
     provider_app_json,
 )
 from writeback.api.serialize import compact, times, ts
+from writeback.connectors.salesforce.instance import InstanceUrlError, instance_url
 from writeback.store.tables import Connection, Consumer, Group, Installation, ProviderApp
 
 router = APIRouter(tags=["connections"])
@@ -235,31 +236,33 @@ def _credential_payload(body: GenerateConnection) -> tuple[str, dict[str, Any], 
     return AUTH_SCHEMES[block], payload, expires_at, oauth.scopes or []
 
 
-def _check_salesforce_location(body: GenerateConnection) -> None:
+def _check_salesforce_location(body: GenerateConnection, sandbox: str | None) -> None:
     if body.provider != "salesforce":
         return
-    instance = (body.providerMetadata or {}).get("instanceUrl")
-    if instance is None and not body.providerWorkspaceRef:
-        raise bad_input(
-            "providerWorkspaceRef",
-            "a Salesforce connection needs its org's location",
-            "Send providerWorkspaceRef (the My Domain subdomain) or"
-            ' providerMetadata.instanceUrl.value (the token response\'s "instance_url").',
+    metadata = {k: v.model_dump() for k, v in (body.providerMetadata or {}).items()}
+    try:
+        instance_url(metadata, body.providerWorkspaceRef, sandbox)
+    except InstanceUrlError as exc:
+        field = (
+            "providerMetadata.instanceUrl.value"
+            if "instanceUrl" in metadata
+            else ("providerWorkspaceRef")
         )
-    if instance is not None and not instance.value.startswith(("https://", "http://")):
         raise bad_input(
-            "providerMetadata.instanceUrl.value",
-            "is not a URL",
-            'Send the token response\'s "instance_url", e.g. https://acme.my.salesforce.com.',
-            instance.value,
-        )
+            field,
+            str(exc),
+            "Send providerMetadata.instanceUrl.value as the token response's instance_url"
+            " (https://<domain>.my.salesforce.com) or providerWorkspaceRef as the My Domain"
+            " name.",
+            metadata.get("instanceUrl", {}).get("value") or body.providerWorkspaceRef,
+        ) from exc
 
 
 @router.post(PATH + ":generate", status_code=201)
 async def generate(projectIdOrName: str, body: GenerateConnection, ctx: CtxDep) -> dict[str, Any]:
     project = await ctx.project(projectIdOrName)
     body.provider = checked_provider(body.provider)
-    _check_salesforce_location(body)
+    _check_salesforce_location(body, ctx.state.settings.sandbox_url)
     scheme, secret_payload, expires_at, scopes = _credential_payload(body)
     app = None
     if body.providerAppId:

@@ -1,0 +1,274 @@
+"""HubSpot CRM v3 objects, batches, and v4 associations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Literal
+from urllib.parse import quote
+
+from writeback.connectors.client import ProviderClient
+from writeback.connectors.contract import (
+    BatchOutcome,
+    ConnectorError,
+    RecordError,
+    RecordResult,
+    WriteHeaders,
+)
+from writeback.connectors.http import HttpResponse, retry_after_seconds
+from writeback.connectors.hubspot.associations import target_type
+from writeback.writes.planning import PlannedRecord
+
+UNPROCESSED = "record was not processed due to other records failures"
+
+
+def _error_list(body: Any) -> list[RecordError]:
+    """Errors of HubSpot's envelope: `errors[]` when it has them, else its `message`."""
+    if not isinstance(body, dict):
+        return []
+    detailed = [
+        RecordError(str(e.get("message")), e.get("code") or body.get("category"), _props(e))
+        for e in body.get("errors") or []
+        if isinstance(e, dict) and e.get("message")
+    ]
+    if detailed:
+        return detailed
+    if body.get("message"):
+        return [RecordError(str(body["message"]), body.get("category"))]
+    return []
+
+
+def _props(error: dict[str, Any]) -> list[str] | None:
+    names = (error.get("context") or {}).get("propertyName")
+    return list(names) if isinstance(names, list) else None
+
+
+def classify(response: HttpResponse) -> list[RecordError]:
+    """Raise for failures of the call as a whole; return the record errors otherwise."""
+    body = response.json()
+    errors = _error_list(body)
+    message = errors[0].message if errors else f"HTTP {response.status}"
+    if response.status == 429:
+        retry_after = retry_after_seconds(response.headers)
+        if retry_after is None:
+            interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+            retry_after = float(interval) / 1000 if interval and interval.isdigit() else None
+        policy = body.get("policyName") if isinstance(body, dict) else None
+        raise ConnectorError(
+            "rate_limited",
+            f"HubSpot rate limit{f' ({policy})' if policy else ''}: {message}",
+            status=429,
+            raw=response.text,
+            retry_after=retry_after,
+        )
+    if response.status >= 500:
+        raise ConnectorError(
+            "provider_5xx",
+            f"HubSpot answered {response.status}: {message}",
+            status=response.status,
+            raw=response.text,
+            retry_after=retry_after_seconds(response.headers),
+        )
+    if not errors:
+        errors = [RecordError(f"HubSpot answered HTTP {response.status}: {response.text[:500]}")]
+    return errors
+
+
+class HubSpotConnector:
+    provider = "hubspot"
+
+    def __init__(self, client: ProviderClient, base_url: str) -> None:
+        self.client = client
+        self.base = base_url.rstrip("/")
+
+    def _objects(self, object_name: str) -> str:
+        return f"{self.base}/crm/v3/objects/{quote(object_name, safe='')}"
+
+    def _failed(self, response: HttpResponse) -> RecordResult:
+        return RecordResult(False, errors=classify(response), raw=response.text)
+
+    async def create(
+        self, object_name: str, record: PlannedRecord, headers: WriteHeaders
+    ) -> RecordResult:
+        body: dict[str, Any] = {"properties": record.fields}
+        if record.associations:
+            body["associations"] = record.associations  # inline: no follow-up call needed
+        response = await self.client.send("POST", self._objects(object_name), json=body)
+        if response.status in (200, 201):
+            data = response.json() or {}
+            return RecordResult(True, record_id=str(data.get("id")), data=data)
+        return self._failed(response)
+
+    async def update(
+        self, object_name: str, record: PlannedRecord, headers: WriteHeaders
+    ) -> RecordResult:
+        assert record.record_id is not None
+        url = f"{self._objects(object_name)}/{quote(record.record_id, safe='')}"
+        response = await self.client.send("PATCH", url, json={"properties": record.fields})
+        if response.status != 200:
+            return self._failed(response)
+        result = RecordResult(True, record_id=record.record_id, data=response.json())
+        if record.associations:
+            result.warnings.extend(await self._associate(object_name, [record]))
+        return result
+
+    async def delete(self, object_name: str, record_id: str, headers: WriteHeaders) -> RecordResult:
+        url = f"{self._objects(object_name)}/{quote(record_id, safe='')}"
+        response = await self.client.send("DELETE", url)
+        if response.status in (200, 204):
+            return RecordResult(True, record_id=record_id)
+        return self._failed(response)
+
+    async def batch(
+        self,
+        write_type: Literal["create", "update"],
+        object_name: str,
+        records: list[PlannedRecord],
+        all_or_none: bool,
+        headers: WriteHeaders,
+    ) -> BatchOutcome:
+        if write_type == "create":
+            return await self._batch_create(object_name, records, all_or_none)
+        return await self._batch_update(object_name, records)
+
+    async def _batch_create(
+        self, object_name: str, records: list[PlannedRecord], all_or_none: bool
+    ) -> BatchOutcome:
+        inputs = []
+        for index, record in enumerate(records):
+            item: dict[str, Any] = {"properties": record.fields}
+            if record.associations:
+                item["associations"] = record.associations
+            if not all_or_none:
+                # a trace id per input lets HubSpot succeed partially (207)
+                item["objectWriteTraceId"] = str(index)
+            inputs.append(item)
+        response = await self.client.send(
+            "POST", f"{self._objects(object_name)}/batch/create", json={"inputs": inputs}
+        )
+        body = response.json()
+        if response.status not in (200, 201, 207) or not isinstance(body, dict):
+            return _all_failed(records, classify(response))
+        failed_by_trace: dict[int, list[RecordError]] = defaultdict(list)
+        unmatched: list[RecordError] = []
+        for error in body.get("errors") or []:
+            traces = (error.get("context") or {}).get("objectWriteTraceId") or []
+            for found in _error_list(error) or [RecordError("failed")]:
+                if traces:
+                    for trace in traces:
+                        failed_by_trace[int(trace)].append(found)
+                else:
+                    unmatched.append(found)
+        successes = iter(body.get("results") or [])
+        results = []
+        for index in range(len(records)):
+            if index in failed_by_trace:
+                results.append(RecordResult(False, errors=failed_by_trace[index]))
+                continue
+            created = next(successes, None)  # results come back in input order
+            if created is None:
+                results.append(RecordResult(False, errors=unmatched or [RecordError(UNPROCESSED)]))
+            else:
+                results.append(
+                    RecordResult(
+                        True, record_id=str(created.get("id")), data=created.get("properties")
+                    )
+                )
+        return BatchOutcome(results, errors=unmatched)
+
+    async def _batch_update(self, object_name: str, records: list[PlannedRecord]) -> BatchOutcome:
+        inputs = [{"id": r.record_id, "properties": r.fields} for r in records]
+        response = await self.client.send(
+            "POST", f"{self._objects(object_name)}/batch/update", json={"inputs": inputs}
+        )
+        body = response.json()
+        if response.status not in (200, 207) or not isinstance(body, dict):
+            return _all_failed(records, classify(response))
+        updated = {str(r.get("id")): r for r in body.get("results") or [] if isinstance(r, dict)}
+        failed_by_id: dict[str, list[RecordError]] = defaultdict(list)
+        unmatched: list[RecordError] = []
+        for error in body.get("errors") or []:
+            ids = (error.get("context") or {}).get("ids") or []
+            for found in _error_list(error) or [RecordError("failed")]:
+                for record_id in ids:
+                    failed_by_id[str(record_id)].append(found)
+                if not ids:
+                    unmatched.append(found)
+        results = []
+        for record in records:
+            key = str(record.record_id)
+            if key in updated:
+                results.append(
+                    RecordResult(True, record_id=key, data=updated[key].get("properties"))
+                )
+            else:
+                errors = failed_by_id.get(key) or unmatched or [RecordError(UNPROCESSED)]
+                results.append(RecordResult(False, errors=errors))
+        succeeded = [r for r, res in zip(records, results, strict=True) if res.success]
+        warnings = await self._associate(object_name, [r for r in succeeded if r.associations])
+        return BatchOutcome(results, errors=unmatched + warnings)
+
+    async def _associate(self, object_name: str, records: list[PlannedRecord]) -> list[RecordError]:
+        """Associations after an update, grouped by target type; failures become warnings."""
+        if not records:
+            return []
+        by_target: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        warnings = []
+        for record in records:
+            for association in record.associations or []:
+                target = target_type(association)
+                if target is None:
+                    warnings.append(
+                        RecordError(
+                            f"association of record {record.record_id} skipped: its types name no"
+                            " known HUBSPOT_DEFINED associationTypeId",
+                            "UNRESOLVED_ASSOCIATION_TYPE",
+                        )
+                    )
+                    continue
+                by_target[target].append(
+                    {
+                        "from": {"id": record.record_id},
+                        "to": association.get("to"),
+                        "types": association.get("types"),
+                    }
+                )
+        for target, inputs in by_target.items():
+            url = (
+                f"{self.base}/crm/v4/associations/{quote(object_name, safe='')}/"
+                f"{target}/batch/create"
+            )
+            response = await self.client.send("POST", url, json={"inputs": inputs})
+            body = response.json()
+            if response.status in (200, 201, 207) and isinstance(body, dict):
+                for error in body.get("errors") or []:
+                    warnings.extend(_error_list(error))
+            else:
+                warnings.extend(classify(response))
+        return warnings
+
+    async def current_values(
+        self, object_name: str, record_ids: list[str], fields: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        response = await self.client.send(
+            "POST",
+            f"{self._objects(object_name)}/batch/read",
+            json={"properties": fields, "inputs": [{"id": i} for i in record_ids]},
+        )
+        body = response.json()
+        if response.status not in (200, 207) or not isinstance(body, dict):
+            classify(response)
+            raise ConnectorError(
+                "bad_request",
+                f"could not read the current {object_name} records for writeOnUpdate ifEmpty",
+                status=response.status,
+                raw=response.text,
+            )
+        return {
+            str(item.get("id")): {f: (item.get("properties") or {}).get(f) for f in fields}
+            for item in body.get("results") or []
+            if isinstance(item, dict)
+        }
+
+
+def _all_failed(records: list[PlannedRecord], errors: list[RecordError]) -> BatchOutcome:
+    return BatchOutcome([RecordResult(False, errors=errors) for _ in records], errors=errors)

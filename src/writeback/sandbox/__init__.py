@@ -1,0 +1,1 @@
+"""Provider emulators (Salesforce, HubSpot) for tests, demos, benchmarks and CI."""

@@ -1,0 +1,1 @@
+"""The Write API: request model, validity matrix, record planning, execution."""
