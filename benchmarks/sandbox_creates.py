@@ -80,7 +80,8 @@ def main() -> None:
         "",
         f"Records the sandbox held afterwards: Salesforce Account {stored_sf.get('Account', 0):,}"
         f" (wrk counted {salesforce.requests:,}), HubSpot companies"
-        f" {stored_hs.get('companies', 0):,} (wrk counted {hubspot.requests:,}).",
+        f" {stored_hs.get('companies', 0):,} (wrk counted {hubspot.requests:,}); the sandbox"
+        " may hold up to one record per connection more: requests in flight when wrk stopped.",
     ]
     text = "\n".join(lines)
     write_section("sandbox-creates", text)
