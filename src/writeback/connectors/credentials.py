@@ -24,6 +24,7 @@ from writeback.store.secrets import SecretBox
 from writeback.store.tables import Connection, ProviderApp
 
 REFRESH_MARGIN = timedelta(seconds=60)
+NO_PROVIDER_APP = "NO_PROVIDER_APP"  # the project's fault, not the customer's
 RECONNECT = (
     "The customer must reconnect: run the OAuth flow again, or import fresh tokens with"
     " POST /v1/projects/{project}/connections:generate."
@@ -101,7 +102,7 @@ class CredentialStore:
                 try:
                     fresh = await self._exchange(session, connection)
                 except ConnectorError as exc:
-                    if exc.error_class != "auth":
+                    if exc.error_class != "auth" or exc.code == NO_PROVIDER_APP:
                         raise
                     connection.status = "bad_credentials"  # committed as the block ends
                     self.forget(connection_id)
@@ -132,7 +133,8 @@ class CredentialStore:
             raise ConnectorError(
                 "auth",
                 f"the access token has expired and the project has no {connection.provider}"
-                " provider app to refresh it with; create one (POST …/provider-apps)",
+                " provider app to refresh it with",
+                code=NO_PROVIDER_APP,
             )
         return app
 

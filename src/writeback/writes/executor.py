@@ -11,7 +11,7 @@ from writeback.api.problems import ApiProblem, issue
 from writeback.catalog import provider_urls
 from writeback.connectors.client import ProviderClient
 from writeback.connectors.contract import Connector, ConnectorError, RecordError, RecordResult
-from writeback.connectors.credentials import CredentialStore
+from writeback.connectors.credentials import NO_PROVIDER_APP, CredentialStore
 from writeback.connectors.http import ProviderHttp
 from writeback.connectors.hubspot.connector import HubSpotConnector
 from writeback.connectors.salesforce.connector import SalesforceConnector
@@ -285,6 +285,15 @@ class WriteService:
         prepared = await self.prepare(project_id, integration_ref, url_object, request)
         outcome = await self.execute(prepared, request)
         operation_id = await self.record(prepared, request, outcome)
+        if outcome.failure is not None and outcome.failure.code == NO_PROVIDER_APP:
+            raise ApiProblem(
+                409,
+                f"Cannot refresh the customer's {prepared.target.provider} token:"
+                f" {outcome.failure.message}.",
+                remedy=f"Create a {prepared.target.provider} provider app with the OAuth client"
+                " the tokens were issued to (POST /v1/projects/{project}/provider-apps).",
+                context={"operationId": operation_id},
+            )
         if outcome.failure is not None and outcome.failure.error_class == "auth":
             raise ApiProblem(
                 424,

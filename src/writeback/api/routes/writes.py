@@ -21,6 +21,9 @@ async def write_records(
     projectIdOrName: str, integrationId: str, objectName: str, body: WriteRequest, ctx: CtxDep
 ) -> Response:
     project = await ctx.project(projectIdOrName)
+    # Give the connection back before the provider call: the write service uses its own
+    # short sessions, and a connection held across a slow provider would starve the pool.
+    await ctx.session.close()
     reply = await ctx.state.writes.write(project.id, integrationId, objectName, body)
     return Response(
         orjson.dumps(reply.body),
