@@ -21,7 +21,7 @@ import httpx
 import pytest
 import uvicorn
 
-from writeback.api.app import create_app
+from writeback.api.app import asgi_app, create_app
 from writeback.sandbox.app import SandboxApp
 from writeback.settings import Settings
 
@@ -134,7 +134,7 @@ def running_server(
         admin_key=admin_key,
         sandbox_url=sandbox_url,
     )
-    with ServerThread(create_app(settings)) as running:
+    with ServerThread(asgi_app(create_app(settings))) as running:
         admin = httpx.Client(
             base_url=running.url + "/v1", headers={"X-Api-Key": admin_key}, timeout=30
         )

@@ -185,8 +185,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         str(tmp_path / "demo"),
         "--port",
         str(free_port()),
-        timeout=120,
+        "--sandbox-port",
+        str(free_port()),
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr
-    assert "write-to-salesforce writes: account, contact, touchpoints__c" in result.stdout
-    assert "API key:" in result.stdout
+    out = result.stdout
+    assert "write-to-salesforce writes: account, contact, touchpoints__c" in out
+    assert "API key:" in out
+    # the docs' examples ran for real and the sandbox holds their records
+    assert "Harry James" in out  # created, then updated by id
+    assert "harry@hogwarts.com" in out  # HubSpot contact created with association 279
+    assert '"successCount": 2' in out and "REQUIRED_FIELD_MISSING" in out  # the batch
+    assert "Gringotts Wizarding Bank" in out  # written through the companyName mapping

@@ -95,9 +95,10 @@ def problem_response(problem: ApiProblem, request: Request) -> JSONResponse:
     )
 
 
-def _validation_issues(exc: RequestValidationError) -> list[dict[str, Any]]:
+def validation_issues(errors: Any) -> list[dict[str, Any]]:
+    """InputValidationIssues from pydantic / FastAPI validation errors."""
     issues = []
-    for error in exc.errors():
+    for error in errors:
         loc = [str(part) for part in error.get("loc", ())]
         location = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else "body"
         path = loc[1:] if loc and loc[0] == location else loc
@@ -109,13 +110,27 @@ def _validation_issues(exc: RequestValidationError) -> list[dict[str, Any]]:
             name = "body"
         elif error.get("type") == "extra_forbidden":
             detail = "unknown field"
-        elif name == "body" and error.get("type") in ("model_attributes_type", "dict_type"):
+        elif name == "body" and error.get("type") in (
+            "model_attributes_type",
+            "dict_type",
+            "model_type",
+        ):
             detail = "the body must be a JSON object sent with Content-Type: application/json"
         value = None
         if error.get("type") not in ("missing", "json_invalid"):
             value = _safe_value(error.get("input"))
         issues.append(issue(location, name, detail, value))
     return issues
+
+
+def invalid_request(issues: list[dict[str, Any]]) -> ApiProblem:
+    summary = "; ".join(f"{i['name']}: {i['detail']}" for i in issues[:5])
+    return ApiProblem(
+        400,
+        f"The request is not valid: {summary}",
+        remedy="Fix the fields listed in `issues` and send the request again.",
+        issues=issues,
+    )
 
 
 def _dotted(parts: list[str]) -> str:
@@ -142,15 +157,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        issues = _validation_issues(exc)
-        summary = "; ".join(f"{i['name']}: {i['detail']}" for i in issues[:5])
-        problem = ApiProblem(
-            400,
-            f"The request is not valid: {summary}",
-            remedy="Fix the fields listed in `issues` and send the request again.",
-            issues=issues,
-        )
-        return problem_response(problem, request)
+        return problem_response(invalid_request(validation_issues(exc.errors())), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -109,16 +109,32 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes serving the API (each with its own cache).")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (applies migrations first)."""
+    import os
+
     import uvicorn
 
-    from writeback.api.app import create_app
+    from writeback.api.app import MIGRATED_ENV, asgi_app, create_app
 
     settings = Settings.from_env()
     try:
         check_database_url(settings.database_url)
     except DatabaseUrlError as exc:
         raise CliError(str(exc)) from exc
-    app = create_app(settings, migrate=migrate_first)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    options = {"host": host, "port": port, "log_level": log_level, "access_log": False}
+    if workers == 1:
+        uvicorn.run(asgi_app(create_app(settings, migrate=migrate_first)), **options)  # type: ignore[arg-type]
+        return
+    if migrate_first:
+        asyncio.run(_migrate(settings))  # once, before the workers start
+    os.environ[MIGRATED_ENV] = "1"
+    uvicorn.run(
+        "writeback.api.app:app_from_env",
+        factory=True,
+        workers=workers,
+        **options,  # type: ignore[arg-type]
+    )

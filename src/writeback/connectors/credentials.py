@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from writeback.catalog import provider_urls
@@ -195,15 +195,8 @@ class CredentialStore:
         # Salesforce's token response has no expires_in: the session lasts until refused (401).
         return None
 
-    async def mark_working(self, connection_id: str) -> None:
+    def note_working(self, connection_id: str) -> None:
+        """A call just worked (the recorder stores `working`); keep the cached view in step."""
         cached = self._cache.get(connection_id)
-        if cached is not None and cached.status == "working":
-            return
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(Connection)
-                .where(Connection.id == connection_id, Connection.status != "working")
-                .values(status="working")
-            )
         if cached is not None:
             cached.status = "working"

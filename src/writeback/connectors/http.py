@@ -1,16 +1,24 @@
-"""Outbound HTTP for every connector: one pooled aiohttp session per process.
+"""Outbound HTTP for every connector: a small keep-alive HTTP/1.1 client on asyncio + httptools.
 
-aiohttp, not httpx: on this kind of machine a gateway forwarding through aiohttp served about
-six times the requests per second (DESIGN.md, calibration).
+Why not a general client: the provider call is most of a write's cost. DESIGN.md's calibration
+found aiohttp six times faster than httpx; profiling writeback then showed aiohttp itself as a
+quarter of a write's CPU. Connectors need little — one request at a time per connection,
+JSON or form bodies, Content-Length or chunked answers — so this client does only that.
+
+Non-idempotent requests are never retried here: a create that may have reached the provider
+must not be sent twice behind the caller's back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
+import httptools
 import orjson
 
 from writeback.connectors.contract import ConnectorError
@@ -37,24 +45,127 @@ class HttpResponse:
         return self.body.decode("utf-8", "replace")
 
 
-class ProviderHttp:
-    def __init__(self, *, total_timeout: float = 60.0, connections: int = 256) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=10)
-        self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
+class _Headers(dict[str, str]):
+    """Response headers, looked up case-insensitively (keys are stored lowercase)."""
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300),
-                timeout=self._timeout,
-                headers={"User-Agent": USER_AGENT},
-            )
-        return self._session
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; parses one response at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self._waiter: asyncio.Future[HttpResponse] | None = None
+        self._headers = _Headers()
+        self._body: list[bytes] = []
+        self._header_name = b""
+        self.keep_alive = True
+        self.received = 0
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(ConnectorError("network", f"unreadable HTTP answer: {exc}"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(ConnectorError("network", "the provider closed the connection mid-answer"))
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        waiter = self._waiter
+        self._waiter = None
+        self.keep_alive = self.parser.should_keep_alive()
+        response = HttpResponse(self.parser.get_status_code(), self._headers, b"".join(self._body))
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def _fail(self, error: ConnectorError) -> None:
+        waiter = self._waiter
+        self._waiter = None
+        self.closed = True
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+    def send(self, payload: bytes) -> asyncio.Future[HttpResponse]:
+        assert self.transport is not None
+        self._headers = _Headers()
+        self._body = []
+        self.received = 0
+        self.parser = httptools.HttpResponseParser(self)
+        self._waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(payload)
+        return self._waiter
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class ProviderHttp:
+    def __init__(self, *, total_timeout: float = 60.0, connect_timeout: float = 10.0) -> None:
+        self._timeout = total_timeout
+        self._connect_timeout = connect_timeout
+        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._ssl = ssl.create_default_context()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for connections in self._idle.values():
+            for connection in connections:
+                connection.close()
+        self._idle.clear()
+
+    async def _connect(self, scheme: str, host: str, port: int) -> _Connection:
+        idle = self._idle.get((scheme, host, port))
+        while idle:
+            connection = idle.pop()
+            if (
+                not connection.closed
+                and connection.transport
+                and not connection.transport.is_closing()
+            ):
+                return connection
+        loop = asyncio.get_running_loop()
+        try:
+            _, protocol = await asyncio.wait_for(
+                loop.create_connection(
+                    _Connection,
+                    host,
+                    port,
+                    ssl=self._ssl if scheme == "https" else None,
+                    server_hostname=host if scheme == "https" else None,
+                ),
+                self._connect_timeout,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise ConnectorError(
+                "network",
+                f"could not reach {scheme}://{host}:{port}: {exc.__class__.__name__}",
+            ) from exc
+        return protocol
 
     async def request(
         self,
@@ -67,34 +178,53 @@ class ProviderHttp:
         headers: list[tuple[str, str]] | None = None,
         params: dict[str, str] | None = None,
     ) -> HttpResponse:
-        merged: dict[str, str] = {"Accept": "application/json"}
-        data: bytes | aiohttp.FormData | None = None
+        parts = urlsplit(url)
+        scheme = parts.scheme
+        host = parts.hostname or ""
+        port = parts.port or (443 if scheme == "https" else 80)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if params:
+            target += ("&" if "?" in target else "?") + urlencode(params)
+        body = b""
+        lines = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: {parts.netloc}",
+            f"User-Agent: {USER_AGENT}",
+            "Accept: application/json",
+        ]
         if json is not None:
-            data = orjson.dumps(json)
-            merged["Content-Type"] = "application/json"
+            body = orjson.dumps(json)
+            lines.append("Content-Type: application/json")
         elif form is not None:
-            data = aiohttp.FormData(form)
+            body = urlencode(form).encode()
+            lines.append("Content-Type: application/x-www-form-urlencoded")
         if token:
-            merged["Authorization"] = f"Bearer {token}"
+            lines.append(f"Authorization: Bearer {token}")
         for key, value in headers or []:
-            merged[key] = value
+            if "\r" in key or "\n" in key or "\r" in value or "\n" in value:
+                raise ConnectorError("bad_request", f"header {key!r} contains a line break")
+            lines.append(f"{key}: {value}")
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        connection = await self._connect(scheme, host, port)
         try:
-            async with self._client().request(
-                method, url, data=data, headers=merged, params=params
-            ) as response:
-                body = await response.read()
-                return HttpResponse(response.status, response.headers, body)
-        except (TimeoutError, aiohttp.ClientError) as exc:
+            response = await asyncio.wait_for(connection.send(payload), self._timeout)
+        except TimeoutError as exc:
+            connection.close()
             raise ConnectorError(
-                "network",
-                f"could not reach {_origin(url)}: {exc.__class__.__name__}"
-                + (f" ({exc})" if str(exc) else ""),
+                "network", f"no answer from {scheme}://{parts.netloc} within {self._timeout:.0f}s"
             ) from exc
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
+        except ConnectorError as exc:
+            connection.close()
+            raise ConnectorError(
+                "network", f"could not reach {scheme}://{parts.netloc}: {exc.message}"
+            ) from exc
+        if connection.keep_alive and not connection.closed:
+            self._idle.setdefault((scheme, host, port), []).append(connection)
+        else:
+            connection.close()
+        return response
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

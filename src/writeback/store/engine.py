@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -39,16 +40,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+# JSON columns go through orjson: operation metadata and logs are written on every write.
+_JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def create_engine(url: str) -> AsyncEngine:
     check_database_url(url)
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **_JSON)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:

@@ -16,13 +16,12 @@ from writeback.connectors.http import ProviderHttp
 from writeback.connectors.hubspot.connector import HubSpotConnector
 from writeback.connectors.salesforce.connector import SalesforceConnector
 from writeback.connectors.salesforce.instance import InstanceUrlError, instance_url
-from writeback.control.config_content import ConfigContent, WriteConfigObject, parse_content
-from writeback.operations.records import add_log, finish_operation, start_operation
-from writeback.writes.mapping import WriteMapping, build_mapping, resolve_write_object
+from writeback.operations.recorder import OperationRecorder
 from writeback.writes.outcome import WriteOutcome, response_body
 from writeback.writes.planning import PlannedRecord, is_empty, plan_record
+from writeback.writes.recording import operation_rows
 from writeback.writes.request import WriteRequest
-from writeback.writes.target import WriteTarget, load_target
+from writeback.writes.target import TargetCache, WriteTarget
 from writeback.writes.validity import RequestIssue, check_request
 
 
@@ -48,8 +47,6 @@ def _problem(issues: list[RequestIssue]) -> ApiProblem:
 class PreparedWrite:
     target: WriteTarget
     object_name: str  # the provider object
-    settings: WriteConfigObject
-    mapping: WriteMapping | None
     records: list[PlannedRecord]
 
 
@@ -59,62 +56,59 @@ class WriteService:
         sessions: async_sessionmaker,
         http: ProviderHttp,
         credentials: CredentialStore,
+        recorder: OperationRecorder,
         sandbox: str | None = None,
     ) -> None:
         self.sandbox = sandbox
-        self.sessions = sessions
         self.http = http
         self.credentials = credentials
+        self.recorder = recorder
+        self.targets = TargetCache(sessions)
+
+    def clear_cache(self) -> None:
+        self.targets.clear()
 
     # --- preparing ---------------------------------------------------------------
 
     async def prepare(
         self, project_id: str, integration_ref: str, url_object: str, request: WriteRequest
     ) -> PreparedWrite:
-        async with self.sessions() as session:
-            target = await load_target(session, project_id, integration_ref, request.groupRef)
+        resolved = await self.targets.get(project_id, integration_ref, request.groupRef)
+        target = resolved.target
         issues = check_request(request, target.provider)
         if issues:
             raise _problem(issues)
-        write_object, known = resolve_write_object(target.revision_content, url_object)
-        if write_object is None:
+        plan = resolved.plan(url_object)
+        if plan is None:
             raise ApiProblem(
                 404,
                 f"{url_object!r} is not a write object of integration {target.integration.name!r}.",
                 remedy="Write to one of: "
-                + (", ".join(known) or "none (add write.objects to amp.yaml)")
+                + (", ".join(resolved.known_objects) or "none (add write.objects to amp.yaml)")
                 + ".",
                 issues=[issue("path", "objectName", "not a write object", url_object)],
             )
-        object_name = str(write_object["objectName"])
-        content, _ = parse_content(target.config.content)
-        settings = _write_settings(content, object_name)
-        if settings is None:
+        name = plan.object_name
+        if plan.settings is None:
             raise ApiProblem(
                 409,
-                f"Writes to {object_name!r} are not enabled in group {request.groupRef!r}'s"
-                " installation.",
+                f"Writes to {name!r} are not enabled in group {request.groupRef!r}'s installation.",
                 remedy="Add the object to the installation config: PATCH …/objects/"
-                f'{object_name}/config-content with {{"action": "write", "changes": [{{"op":'
-                f' "add", "path": "/objectName", "value": "{object_name}"}}]}}.',
+                f'{name}/config-content with {{"action": "write", "changes": [{{"op":'
+                f' "add", "path": "/objectName", "value": "{name}"}}]}}.',
             )
-        if request.type == "delete" and not settings.deletion_enabled:
+        if request.type == "delete" and not plan.settings.deletion_enabled:
             raise ApiProblem(
                 409,
-                f"Deletes of {object_name!r} are not enabled for group {request.groupRef!r}.",
+                f"Deletes of {name!r} are not enabled for group {request.groupRef!r}.",
                 remedy='Enable them in the installation config: {"op": "add", "path":'
                 ' "/deletionSettings", "value": {"enabled": true}} on the write object.',
             )
-        mapping = (
-            build_mapping(target.revision_content, target.config.content, object_name)
-            if write_object.get("inheritMapping")
-            else None
-        )
         records = [
-            plan_record(item.record, request.type, settings, mapping, item.associations)
+            plan_record(item.record, request.type, plan.settings, plan.mapping, item.associations)
             for item in request.items()
         ]
-        return PreparedWrite(target, object_name, settings, mapping, records)
+        return PreparedWrite(target, name, records)
 
     # --- executing ---------------------------------------------------------------
 
@@ -212,106 +206,58 @@ class WriteService:
                 if not is_empty(values.get(name)):
                     del record.fields[name]
 
-    # --- recording ---------------------------------------------------------------
-
-    async def record(
-        self, prepared: PreparedWrite, request: WriteRequest, outcome: WriteOutcome
-    ) -> str:
-        target = prepared.target
-        status = "success" if outcome.succeeded else "failure"
-        async with self.sessions() as session, session.begin():
-            installation = await session.merge(target.installation, load=False)
-            operation = await start_operation(
-                session,
-                installation,
-                action_type="write",
-                config_id=target.config.id,
-                status=status,
-                metadata={
-                    "objects": [prepared.object_name],
-                    "writeType": request.type,
-                    "mode": request.mode,
-                    "recordCount": len(prepared.records),
-                    "successfulRecordIds": outcome.successful_ids,
-                    "providerCalls": outcome.provider_calls,
-                },
-            )
-            summary = outcome.summary(request.type, prepared.object_name)
-            finish_operation(operation, installation, status, summary)
-            add_log(
-                session,
-                operation,
-                "INFO" if outcome.succeeded else "ERROR",
-                summary,
-                details={
-                    "provider": target.provider,
-                    "groupRef": target.group.group_ref,
-                    "records": str(len(prepared.records)),
-                    "providerCalls": str(outcome.provider_calls),
-                },
-            )
-            for index, result in enumerate(outcome.results):
-                for error in result.errors if not result.success else []:
-                    add_log(
-                        session,
-                        operation,
-                        "ERROR",
-                        f"record {index} failed: {error.message}",
-                        error=error.code,
-                    )
-            if outcome.failure is not None:
-                add_log(
-                    session,
-                    operation,
-                    "ERROR",
-                    outcome.failure.message,
-                    error=outcome.failure.error_class,
-                )
-        if outcome.succeeded:
-            await self.credentials.mark_working(target.connection.id)
-        return operation.id
-
     # --- the whole thing -------------------------------------------------------------
 
     async def write(
         self, project_id: str, integration_ref: str, url_object: str, request: WriteRequest
     ) -> WriteReply:
+        prepared = await self.prepare(project_id, integration_ref, url_object, request)
         if request.mode == "asynchronous":
             raise ApiProblem(
                 501,
                 "Asynchronous writes are not available on this server yet.",
                 remedy='Send "mode": "synchronous" (or leave mode out).',
             )
-        prepared = await self.prepare(project_id, integration_ref, url_object, request)
         outcome = await self.execute(prepared, request)
-        operation_id = await self.record(prepared, request, outcome)
-        if outcome.failure is not None and outcome.failure.code == NO_PROVIDER_APP:
-            raise ApiProblem(
-                409,
-                f"Cannot refresh the customer's {prepared.target.provider} token:"
-                f" {outcome.failure.message}.",
-                remedy=f"Create a {prepared.target.provider} provider app with the OAuth client"
-                " the tokens were issued to (POST /v1/projects/{project}/provider-apps).",
-                context={"operationId": operation_id},
-            )
-        if outcome.failure is not None and outcome.failure.error_class == "auth":
-            raise ApiProblem(
-                424,
-                f"The customer's {prepared.target.provider} connection no longer works:"
-                f" {outcome.failure.message}",
-                remedy="Ask the customer (group "
-                f"{request.groupRef!r}) to reconnect {prepared.target.provider}; the"
-                " connection is marked bad_credentials until then.",
-                context={
-                    "operationId": operation_id,
-                    "connectionId": prepared.target.connection.id,
-                },
-            )
+        rows = operation_rows(prepared.target, prepared.object_name, request, outcome)
+        await self.recorder.record(rows)
+        operation_id = str(rows.operation["id"])
+        if outcome.succeeded:
+            self.credentials.note_working(prepared.target.connection.id)
+        problem = _connection_problem(prepared, request, outcome, operation_id)
+        if problem is not None:
+            raise problem
         status, body = response_body(operation_id, outcome)
         headers = {}
         if outcome.failure is not None and outcome.failure.retry_after is not None:
             headers["Retry-After"] = str(int(outcome.failure.retry_after + 0.999))
         return WriteReply(status, body, headers)
+
+
+def _connection_problem(
+    prepared: PreparedWrite, request: WriteRequest, outcome: WriteOutcome, operation_id: str
+) -> ApiProblem | None:
+    """A problem+json for failures the caller cannot fix by changing the request."""
+    failure, provider = outcome.failure, prepared.target.provider
+    if failure is None:
+        return None
+    if failure.code == NO_PROVIDER_APP:
+        return ApiProblem(
+            409,
+            f"Cannot refresh the customer's {provider} token: {failure.message}.",
+            remedy=f"Create a {provider} provider app with the OAuth client the tokens were"
+            " issued to (POST /v1/projects/{project}/provider-apps).",
+            context={"operationId": operation_id},
+        )
+    if failure.error_class == "auth":
+        return ApiProblem(
+            424,
+            f"The customer's {provider} connection no longer works: {failure.message}",
+            remedy=f"Ask the customer (group {request.groupRef!r}) to reconnect {provider}; the"
+            " connection is marked bad_credentials until then.",
+            context={"operationId": operation_id, "connectionId": prepared.target.connection.id},
+        )
+    return None
 
 
 def _unchanged(record: PlannedRecord) -> RecordResult:
@@ -326,9 +272,3 @@ def _unchanged(record: PlannedRecord) -> RecordResult:
             )
         ],
     )
-
-
-def _write_settings(content: ConfigContent, object_name: str) -> WriteConfigObject | None:
-    if content.write is None:
-        return None
-    return content.write.objects.get(object_name)

@@ -42,7 +42,7 @@ def plan_record(
     if mapping is not None:
         body = mapping.apply(body)
         if_empty = {p for f in if_empty if (p := mapping.provider_field(f)) is not None}
-    return PlannedRecord(record_id, body, if_empty & set(body), associations)
+    return PlannedRecord(record_id, body, {f for f in if_empty if f in body}, associations)
 
 
 def _apply_defaults(

@@ -1,14 +1,17 @@
-"""What a write request addresses: integration, installation (by groupRef), config, connection."""
+"""What a write request addresses: integration, installation (by groupRef), config, connection;
+and a short-lived cache of it, with each object's plan worked out once."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from writeback.api.problems import ApiProblem, issue, not_found
+from writeback.control.config_content import WriteConfigObject, parse_content
 from writeback.control.projects import looks_like_uuid
 from writeback.store.tables import (
     Connection,
@@ -18,6 +21,7 @@ from writeback.store.tables import (
     Integration,
     Revision,
 )
+from writeback.writes.mapping import WriteMapping, build_mapping, resolve_write_object
 
 
 @dataclass
@@ -73,3 +77,71 @@ async def load_target(
         )
     installation, group, config, connection = found
     return WriteTarget(integration, revision.content, installation, config, connection, group)
+
+
+@dataclass
+class ObjectPlan:
+    """How writes to one URL object of one installation are planned (computed once)."""
+
+    object_name: str  # the provider object
+    write_object: dict[str, Any]
+    settings: WriteConfigObject | None
+    mapping: WriteMapping | None
+
+
+class ResolvedTarget:
+    """A loaded target with its parsed config; object plans are memoised per URL object."""
+
+    def __init__(self, target: WriteTarget) -> None:
+        self.target = target
+        self.content, _ = parse_content(target.config.content)
+        self._plans: dict[str, ObjectPlan | None] = {}
+        self.known_objects: list[str] = []
+
+    def plan(self, url_object: str) -> ObjectPlan | None:
+        if url_object not in self._plans:
+            write_object, known = resolve_write_object(self.target.revision_content, url_object)
+            self.known_objects = known
+            plan = None
+            if write_object is not None:
+                name = str(write_object["objectName"])
+                write = self.content.write
+                settings = write.objects.get(name) if write is not None else None
+                mapping = (
+                    build_mapping(self.target.revision_content, self.target.config.content, name)
+                    if write_object.get("inheritMapping")
+                    else None
+                )
+                plan = ObjectPlan(name, write_object, settings, mapping)
+            self._plans[url_object] = plan
+        return self._plans[url_object]
+
+
+class TargetCache:
+    """Resolved targets for a few seconds: a write then needs no database read at all.
+
+    Control-plane changes made through this process clear it at once (`clear`); changes made
+    through another process are seen within `seconds`.
+    """
+
+    def __init__(self, sessions: async_sessionmaker, seconds: float = 5.0) -> None:
+        self._sessions = sessions
+        self._seconds = seconds
+        self._entries: dict[tuple[str, str, str], tuple[float, ResolvedTarget]] = {}
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def get(self, project_id: str, integration_ref: str, group_ref: str) -> ResolvedTarget:
+        key = (project_id, integration_ref, group_ref)
+        entry = self._entries.get(key)
+        now = time.monotonic()
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        async with self._sessions() as session:
+            target = await load_target(session, project_id, integration_ref, group_ref)
+        resolved = ResolvedTarget(target)
+        if len(self._entries) > 50_000:
+            self._entries.clear()
+        self._entries[key] = (now + self._seconds, resolved)
+        return resolved

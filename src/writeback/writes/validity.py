@@ -3,6 +3,7 @@ each with what is wrong and how to fix it. Checked before anything is written.""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,10 +155,15 @@ def _mode_issues(request: WriteRequest) -> list[RequestIssue]:
     return issues
 
 
+@functools.cache
+def _support(provider: str) -> dict[str, Any]:
+    # the catalog is static: build each provider's support matrix once, not per write
+    return dict((catalog.get_provider(provider) or {}).get("support", {}))
+
+
 def _provider_issues(request: WriteRequest, provider: str) -> list[RequestIssue]:
     issues = []
-    info = catalog.get_provider(provider) or {}
-    support = info.get("support", {})
+    support = _support(provider)
     if request.type == "delete" and not support.get("delete"):
         issues.append(
             RequestIssue("type", f"{provider} does not support deletes", "Use create or update.")

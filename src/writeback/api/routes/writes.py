@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from writeback.api.deps import CtxDep
+from writeback.api.deps import app_state, visible_project
 from writeback.writes.request import WriteRequest
 
 router = APIRouter(tags=["write"])
@@ -18,13 +18,14 @@ router = APIRouter(tags=["write"])
     " written; 422: the provider rejected the write; other errors are problem+json.",
 )
 async def write_records(
-    projectIdOrName: str, integrationId: str, objectName: str, body: WriteRequest, ctx: CtxDep
+    projectIdOrName: str, integrationId: str, objectName: str, body: WriteRequest, request: Request
 ) -> Response:
-    project = await ctx.project(projectIdOrName)
-    # Give the connection back before the provider call: the write service uses its own
-    # short sessions, and a connection held across a slow provider would starve the pool.
-    await ctx.session.close()
-    reply = await ctx.state.writes.write(project.id, integrationId, objectName, body)
+    # The hot path: caller, project and target come from short-lived caches, and no database
+    # connection is held while the provider answers.
+    state = app_state(request)
+    caller = await state.auth.caller(request)
+    project = visible_project(await state.projects.find(projectIdOrName), caller, projectIdOrName)
+    reply = await state.writes.write(project.id, integrationId, objectName, body)
     return Response(
         orjson.dumps(reply.body),
         status_code=reply.status,
