@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from conftest import Server, free_port
 
@@ -198,3 +202,46 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "harry@hogwarts.com" in out  # HubSpot contact created with association 279
     assert '"successCount": 2' in out and "REQUIRED_FIELD_MISSING" in out  # the batch
     assert "Gringotts Wizarding Bank" in out  # written through the companyName mapping
+
+
+def test_serve_with_two_workers_shares_the_port_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "WRITEBACK_HOME": str(tmp_path), "WRITEBACK_ADMIN_KEY": "admin-key-x"}
+    env.pop("WRITEBACK_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "writeback", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        pids: set[str] = set()
+        while time.monotonic() < deadline and len(pids) < 2:
+            try:
+                # a fresh connection each time: the kernel spreads them over both processes
+                with httpx.Client() as client:
+                    answer = client.get(
+                        f"http://127.0.0.1:{port}/v1/projects", headers={"X-Api-Key": "admin-key-x"}
+                    )
+                assert answer.status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.1)
+                continue
+            children = subprocess.run(
+                ["pgrep", "-f", f"writeback serve --host 127.0.0.1 --port {port}"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            pids = {str(server.pid), *children}
+        assert len(pids) == 2, "the second serving process did not start"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    leftover = subprocess.run(
+        ["pgrep", "-f", f"writeback serve --host 127.0.0.1 --port {port}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert leftover == [], "a serving process outlived its parent"

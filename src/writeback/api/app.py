@@ -121,13 +121,3 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 def asgi_app(app: FastAPI) -> FastWritePath:
     """What uvicorn serves: the write fast path in front of the FastAPI app."""
     return FastWritePath(app)
-
-
-MIGRATED_ENV = "WRITEBACK_MIGRATED"
-
-
-def app_from_env() -> FastWritePath:
-    """Factory for `writeback serve --workers N`: the parent migrated once already."""
-    import os
-
-    return asgi_app(create_app(Settings.from_env(), migrate=os.environ.get(MIGRATED_ENV) != "1"))

@@ -110,31 +110,30 @@ def serve(
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     workers: Annotated[
-        int, typer.Option(min=1, help="Processes serving the API (each with its own cache).")
+        int, typer.Option(min=1, help="Processes serving the API (each with its own caches).")
     ] = 1,
+    reuse_port: Annotated[
+        bool, typer.Option(help="Bind with SO_REUSEPORT (set for you with --workers).")
+    ] = False,
 ) -> None:
     """Serve the HTTP API (applies migrations first)."""
-    import os
-
-    import uvicorn
-
-    from writeback.api.app import MIGRATED_ENV, asgi_app, create_app
+    from writeback.api.app import asgi_app, create_app
+    from writeback.cli.serving import run_many, run_one
 
     settings = Settings.from_env()
     try:
         check_database_url(settings.database_url)
     except DatabaseUrlError as exc:
         raise CliError(str(exc)) from exc
-    options = {"host": host, "port": port, "log_level": log_level, "access_log": False}
-    if workers == 1:
-        uvicorn.run(asgi_app(create_app(settings, migrate=migrate_first)), **options)  # type: ignore[arg-type]
-        return
     if migrate_first:
-        asyncio.run(_migrate(settings))  # once, before the workers start
-    os.environ[MIGRATED_ENV] = "1"
-    uvicorn.run(
-        "writeback.api.app:app_from_env",
-        factory=True,
-        workers=workers,
-        **options,  # type: ignore[arg-type]
-    )
+        asyncio.run(_migrate(settings))  # once, before any process serves
+
+    def serve_here() -> None:
+        app = asgi_app(create_app(settings, migrate=False))
+        run_one(app, host, port, log_level, reuse_port or workers > 1)
+
+    if workers == 1:
+        serve_here()
+        return
+    child = ["serve", "--host", host, "--port", str(port), "--log-level", log_level]
+    run_many([*child, "--no-migrate", "--reuse-port"], workers, serve_here)
