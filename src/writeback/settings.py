@@ -20,6 +20,12 @@ class Settings:
     secret_key: str | None = None
     admin_key: str | None = None
     sandbox_url: str | None = None  # sandbox mode: every provider URL points here
+    embedded_worker: bool = True  # `serve` runs one worker task in-process
+    job_lease_seconds: float = 120.0  # a claimed job is taken over after this (a dead worker)
+    retry_base_seconds: float = 0.5
+    retry_max_seconds: float = 60.0
+    autobatch_minute_seconds: float = 60.0  # how long a "minute" of maxDelayMinutes is (tests)
+    worker_poll_seconds: float = 0.25
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -31,7 +37,18 @@ class Settings:
             "secret_key": os.environ.get("WRITEBACK_SECRET_KEY") or None,
             "admin_key": os.environ.get("WRITEBACK_ADMIN_KEY") or None,
             "sandbox_url": os.environ.get("WRITEBACK_SANDBOX_URL", "").strip().rstrip("/") or None,
+            "embedded_worker": os.environ.get("WRITEBACK_EMBEDDED_WORKER", "1") != "0",
         }
+        for name in (
+            "job_lease_seconds",
+            "retry_base_seconds",
+            "retry_max_seconds",
+            "autobatch_minute_seconds",
+            "worker_poll_seconds",
+        ):
+            raw = os.environ.get(f"WRITEBACK_{name.upper()}")
+            if raw:
+                values[name] = float(raw)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

@@ -1,7 +1,7 @@
 """Operations over real HTTP: get one, its logs, and the paginated list per installation.
 
 Operations are made by the write path; here they are inserted straight into the store with
-`writeback.operations.records`, the same functions the write path uses.
+`tests/api/operation_seed.py` (the write path records through a group commit).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from writeback.operations.records import add_log, finish_operation, start_operation
+from api.operation_seed import add_log, finish_operation, start_operation
 from writeback.store.engine import create_engine, session_factory
 from writeback.store.tables import Installation, Operation
 

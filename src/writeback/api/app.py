@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,14 +27,9 @@ from writeback.api.routes import (
     providers,
     writes,
 )
-from writeback.connectors.credentials import CredentialStore
-from writeback.connectors.http import ProviderHttp
-from writeback.operations.recorder import OperationRecorder
+from writeback.services import build_services, build_worker
 from writeback.settings import Settings
-from writeback.store.engine import create_engine, session_factory
 from writeback.store.migrate import upgrade_to_head
-from writeback.store.secrets import SecretBox
-from writeback.writes.executor import WriteService
 
 # The Write API first: routes are matched in order, and writes are the hot path.
 ROUTERS = (
@@ -62,31 +58,32 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        services = build_services(settings)
         if migrate:
-            await upgrade_to_head(engine)
-        box = SecretBox.from_settings(settings)
-        sessions = session_factory(engine)
-        http = ProviderHttp()
-        credentials = CredentialStore(sessions, box, http, settings.sandbox_url)
-        recorder = OperationRecorder(engine)
+            await upgrade_to_head(services.engine)
         app.state.writeback = AppState(
             settings=settings,
-            engine=engine,
-            sessions=sessions,
-            box=box,
-            auth=Authenticator(sessions, box, settings.admin_key),
-            projects=ProjectCache(sessions),
-            http=http,
-            credentials=credentials,
-            writes=WriteService(sessions, http, credentials, recorder, settings.sandbox_url),
+            engine=services.engine,
+            sessions=services.sessions,
+            box=services.box,
+            auth=Authenticator(services.sessions, services.box, settings.admin_key),
+            projects=ProjectCache(services.sessions),
+            http=services.http,
+            credentials=services.credentials,
+            writes=services.writes,
         )
+        worker_task = None
+        if settings.embedded_worker:
+            worker = build_worker(services)
+            app.state.worker = worker
+            worker_task = asyncio.get_running_loop().create_task(worker.run_forever())
         try:
             yield
         finally:
-            await recorder.close()
-            await http.close()
-            await engine.dispose()
+            if worker_task is not None:
+                worker_task.cancel()
+                await app.state.worker.drain(timeout=10)
+            await services.close()
 
     app = FastAPI(
         title="writeback",

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from writeback.cli import admin, demo, manifest_cmds, resources, sandbox_cmd
+from writeback.cli import admin, demo, manifest_cmds, resources, sandbox_cmd, worker_cmd
 from writeback.cli.http import CliError
 from writeback.cli.output import errors
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 admin.register(app)
 demo.register(app)
 sandbox_cmd.register(app)
+worker_cmd.register(app)
 manifest_cmds.register(app)
 resources.register(app)
 

@@ -226,3 +226,100 @@ class OperationLog(Base):
     timestamp: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     severity: Mapped[str] = mapped_column(String(16))
     message: Mapped[dict[str, Any]] = mapped_column(JsonType)
+
+
+class WriteJob(Base):
+    """An accepted asynchronous write (or a flushed auto-batch) waiting for, or in, a worker.
+
+    The queue is this table: accepting a write commits its operation and its job together.
+    Workers claim due jobs with a lease; a job whose lease ran out is taken over.
+    """
+
+    __tablename__ = "write_job"
+    __table_args__ = (Index("ix_write_job_due", "status", "next_attempt_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    operation_id: Mapped[str] = mapped_column(
+        ForeignKey("operation.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installation.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "write" | "autobatch"
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    update_time: Mapped[datetime | None] = mapped_column(UtcDateTime, onupdate=utcnow)
+
+
+class AutoBatch(Base):
+    """Single-record asynchronous writes gathering for one batch call (autoBatchPolicy)."""
+
+    __tablename__ = "auto_batch"
+    __table_args__ = (
+        Index("ix_auto_batch_open", "installation_id", "object_name", "write_type", "open"),
+        Index("ix_auto_batch_flush", "open", "flush_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    operation_id: Mapped[str] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installation.id", ondelete="CASCADE"))
+    integration_ref: Mapped[str] = mapped_column(String(64))
+    object_name: Mapped[str] = mapped_column(String(255))  # the URL object name
+    write_type: Mapped[str] = mapped_column(String(16))
+    group_ref: Mapped[str] = mapped_column(String(255))
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    flush_at: Mapped[datetime] = mapped_column(UtcDateTime)  # first record + its maxDelay
+    retry_deadline_hours: Mapped[int] = mapped_column(Integer, default=1)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AutoBatchItem(Base):
+    __tablename__ = "auto_batch_item"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("auto_batch.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    associations: Mapped[list[Any] | None] = mapped_column(JsonType)
+
+
+class Webhook(Timestamps, Base):
+    """A project's completion webhook; its signing secret is encrypted at rest."""
+
+    __tablename__ = "webhook"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    webhook_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook.id", ondelete="CASCADE"), index=True
+    )
+    operation_id: Mapped[str | None] = mapped_column(String(36))
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from writeback.api.problems import ApiProblem, issue
 from writeback.catalog import provider_urls
@@ -16,7 +17,9 @@ from writeback.connectors.http import ProviderHttp
 from writeback.connectors.hubspot.connector import HubSpotConnector
 from writeback.connectors.salesforce.connector import SalesforceConnector
 from writeback.connectors.salesforce.instance import InstanceUrlError, instance_url
-from writeback.operations.recorder import OperationRecorder
+from writeback.operations.committer import GroupCommitter
+from writeback.operations.queue import add_to_auto_batch, enqueue_write
+from writeback.operations.recorder import store_operation
 from writeback.writes.outcome import WriteOutcome, response_body
 from writeback.writes.planning import PlannedRecord, is_empty, plan_record
 from writeback.writes.recording import operation_rows
@@ -56,13 +59,16 @@ class WriteService:
         sessions: async_sessionmaker,
         http: ProviderHttp,
         credentials: CredentialStore,
-        recorder: OperationRecorder,
+        committer: GroupCommitter,
         sandbox: str | None = None,
+        autobatch_minute_seconds: float = 60.0,
     ) -> None:
         self.sandbox = sandbox
+        self.autobatch_minute_seconds = autobatch_minute_seconds
+        self.on_enqueued: Callable[[], None] = lambda: None  # the embedded worker's doorbell
         self.http = http
         self.credentials = credentials
-        self.recorder = recorder
+        self.committer = committer
         self.targets = TargetCache(sessions)
 
     def clear_cache(self) -> None:
@@ -206,6 +212,63 @@ class WriteService:
                 if not is_empty(values.get(name)):
                     del record.fields[name]
 
+    # --- asynchronous: accept now, a worker writes later ----------------------------
+
+    async def accept(
+        self,
+        prepared: PreparedWrite,
+        project_id: str,
+        integration_ref: str,
+        url_object: str,
+        request: WriteRequest,
+    ) -> str:
+        """Commit the operation and its job (or its auto-batch item); return the operation id.
+        The request was validated and planned already, so what is queued can be executed."""
+        target = prepared.target
+        policy = request.autoBatchPolicy
+        if policy is not None:
+            assert request.record is not None
+
+            async def unit(conn: AsyncConnection) -> str:
+                return await add_to_auto_batch(
+                    conn,
+                    installation=target.installation,
+                    config_id=target.config.id,
+                    integration_ref=integration_ref,
+                    url_object=url_object,
+                    object_name=prepared.object_name,
+                    write_type=request.type,
+                    group_ref=request.groupRef,
+                    record=request.record or {},
+                    associations=request.associations,
+                    max_delay_seconds=policy.maxDelayMinutes * self.autobatch_minute_seconds,
+                    retry_deadline_hours=policy.retryDeadlineHours,
+                )
+
+        else:
+            payload = {
+                "projectId": project_id,
+                "integrationRef": integration_ref,
+                "objectName": url_object,
+                "request": request.model_dump(mode="json", exclude_none=True),
+            }
+            deadline = request.retryPolicy.deadlineHours if request.retryPolicy else 1
+
+            async def unit(conn: AsyncConnection) -> str:
+                return await enqueue_write(
+                    conn,
+                    installation=target.installation,
+                    config_id=target.config.id,
+                    object_name=prepared.object_name,
+                    payload=payload,
+                    deadline_hours=deadline,
+                    record_count=len(prepared.records),
+                )
+
+        operation_id = await self.committer.run(unit)
+        self.on_enqueued()
+        return operation_id
+
     # --- the whole thing -------------------------------------------------------------
 
     async def write(
@@ -213,14 +276,13 @@ class WriteService:
     ) -> WriteReply:
         prepared = await self.prepare(project_id, integration_ref, url_object, request)
         if request.mode == "asynchronous":
-            raise ApiProblem(
-                501,
-                "Asynchronous writes are not available on this server yet.",
-                remedy='Send "mode": "synchronous" (or leave mode out).',
+            operation_id = await self.accept(
+                prepared, project_id, integration_ref, url_object, request
             )
+            return WriteReply(200, {"operationId": operation_id}, {})
         outcome = await self.execute(prepared, request)
         rows = operation_rows(prepared.target, prepared.object_name, request, outcome)
-        await self.recorder.record(rows)
+        await self.committer.run(lambda conn: store_operation(conn, rows))
         operation_id = str(rows.operation["id"])
         if outcome.succeeded:
             self.credentials.note_working(prepared.target.connection.id)

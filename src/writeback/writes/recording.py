@@ -12,7 +12,7 @@ from writeback.writes.request import WriteRequest
 from writeback.writes.target import WriteTarget
 
 
-def _log(operation_id: str, severity: str, msg: str, **extra: Any) -> dict[str, Any]:
+def make_log(operation_id: str, severity: str, msg: str, **extra: Any) -> dict[str, Any]:
     message: dict[str, Any] = {"msg": msg, "operation_id": operation_id}
     message.update({k: v for k, v in extra.items() if v is not None})
     return {
@@ -23,15 +23,11 @@ def _log(operation_id: str, severity: str, msg: str, **extra: Any) -> dict[str, 
     }
 
 
-def operation_rows(
-    target: WriteTarget, object_name: str, request: WriteRequest, outcome: WriteOutcome
-) -> OperationRows:
-    operation_id = new_id()
-    status = "success" if outcome.succeeded else "failure"
-    summary = outcome.summary(request.type, object_name)
-    now = datetime.now(UTC)
+def outcome_logs(
+    operation_id: str, target: WriteTarget, outcome: WriteOutcome, summary: str
+) -> list[dict[str, Any]]:
     logs = [
-        _log(
+        make_log(
             operation_id,
             "INFO" if outcome.succeeded else "ERROR",
             summary,
@@ -46,18 +42,48 @@ def operation_rows(
     for index, result in enumerate(outcome.results):
         if not result.success:
             for error in result.errors:
-                logs.append(
-                    _log(
-                        operation_id,
-                        "ERROR",
-                        f"record {index} failed: {error.message}",
-                        error=error.code,
-                    )
-                )
+                message = f"record {index} failed: {error.message}"
+                logs.append(make_log(operation_id, "ERROR", message, error=error.code))
     if outcome.failure is not None:
         logs.append(
-            _log(operation_id, "ERROR", outcome.failure.message, error=outcome.failure.error_class)
+            make_log(
+                operation_id, "ERROR", outcome.failure.message, error=outcome.failure.error_class
+            )
         )
+    return logs
+
+
+def outcome_metadata(
+    object_name: str, request: WriteRequest, outcome: WriteOutcome
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "objects": [object_name],
+        "writeType": request.type,
+        "mode": request.mode,
+        "recordCount": len(outcome.results),
+        "successfulRecordIds": outcome.successful_ids,
+        "providerCalls": outcome.provider_calls,
+    }
+    if outcome.batch:
+        metadata["records"] = [
+            {
+                "index": index,
+                "success": result.success,
+                **({"recordId": result.record_id} if result.record_id else {}),
+                **({"errors": [e.to_json() for e in result.errors]} if result.errors else {}),
+            }
+            for index, result in enumerate(outcome.results)
+        ]
+    return metadata
+
+
+def operation_rows(
+    target: WriteTarget, object_name: str, request: WriteRequest, outcome: WriteOutcome
+) -> OperationRows:
+    """A synchronous write's operation, finished when it is first stored."""
+    operation_id = new_id()
+    status = "success" if outcome.succeeded else "failure"
+    summary = outcome.summary(request.type, object_name)
     return OperationRows(
         operation={
             "id": operation_id,
@@ -68,18 +94,11 @@ def operation_rows(
             "action_type": "write",
             "status": status,
             "result": summary,
-            "metadata": {
-                "objects": [object_name],
-                "writeType": request.type,
-                "mode": request.mode,
-                "recordCount": len(outcome.results),
-                "successfulRecordIds": outcome.successful_ids,
-                "providerCalls": outcome.provider_calls,
-            },
-            "create_time": now,
+            "metadata": outcome_metadata(object_name, request, outcome),
+            "create_time": datetime.now(UTC),
             "update_time": None,
         },
-        logs=logs,
+        logs=outcome_logs(operation_id, target, outcome, summary),
         installation_status=(target.installation.id, status),
         connection_working=target.connection.id if outcome.succeeded else None,
     )

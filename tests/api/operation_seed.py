@@ -1,4 +1,4 @@
-"""Writing operations and their log lines to the store."""
+"""Seeding operations and their logs straight into the store, for the operations API tests."""
 
 from __future__ import annotations
 

@@ -1,0 +1,71 @@
+"""Group commit: many small units of work, one transaction.
+
+Each unit is an async function of a connection. A single task runs every unit that has
+gathered in one transaction and commits once; each caller is woken with its own result only
+after the commit. On SQLite this also makes this process the only writer of its writes, so
+they never wait on each other for the database lock. If the shared transaction fails, each unit
+is retried alone, so one bad unit cannot fail the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+T = TypeVar("T")
+Unit = Callable[[AsyncConnection], Awaitable[Any]]
+MAX_UNITS_PER_COMMIT = 500
+
+
+class GroupCommitter:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self, unit: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._loop())
+        done: asyncio.Future[T] = loop.create_future()
+        self._pending.append((unit, done))
+        self._wake.set()
+        return await done
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[:MAX_UNITS_PER_COMMIT]
+                del self._pending[: len(batch)]
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[Unit, asyncio.Future[Any]]]) -> None:
+        results: list[Any] = []
+        try:
+            async with self._engine.begin() as conn:
+                for unit, _ in batch:
+                    results.append(await unit(conn))
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(exc)
+                return
+            for item in batch:  # find the unit that failed: each alone
+                await self._commit([item])
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
+
+    async def close(self) -> None:
+        if self._pending:
+            self._wake.set()
+            await asyncio.gather(*(done for _, done in self._pending), return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
