@@ -63,7 +63,9 @@ def build_worker(services: Services) -> Worker:
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
-        deliverer=WebhookDeliverer(services.engine, services.box, services.http),
+        # its own HTTP client: webhook receivers are not providers, and a slow one must not
+        # hold connections the provider calls need
+        deliverer=WebhookDeliverer(services.engine, services.box, ProviderHttp(total_timeout=10)),
     )
     services.writes.on_enqueued = worker.poke
     return worker

@@ -25,6 +25,11 @@ EXPECTED_TABLES = {
     "installation_config",
     "operation",
     "operation_log",
+    "write_job",
+    "auto_batch",
+    "auto_batch_item",
+    "webhook",
+    "webhook_delivery",
     "alembic_version",
 }
 

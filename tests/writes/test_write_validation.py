@@ -753,15 +753,16 @@ def test_integration_and_project_addressed_by_name(stack: Server, sandbox: Sandb
 # --- asynchronous mode (today) -------------------------------------------------------------------
 
 
-def test_asynchronous_mode_is_a_clear_problem_for_now(stack: Server, sandbox: Sandbox) -> None:
-    """Asynchronous writes are not implemented yet; this answer will change when they are."""
+def test_asynchronous_mode_is_accepted_with_only_an_operation_id(
+    stack: Server, sandbox: Sandbox
+) -> None:
+    """Asynchronous writes answer at once with the operation to follow (tests/writes/test_async.py
+    covers what happens next)."""
     customer = salesforce(stack, sandbox)
-    before = snapshot(customer)
     response = customer.write(
         "contact", {"type": "create", "mode": "asynchronous", "record": {"LastName": "Later"}}
     )
-    assert 400 <= response.status_code < 600
-    assert_problem(
-        response, response.status_code, detail=("asynchronous",), remedy=('"synchronous"',)
-    )
-    assert_untouched(customer, before)
+    assert response.status_code == 200, response.text
+    assert list(response.json()) == ["operationId"]
+    operation = customer.operation(response.json()["operationId"])
+    assert operation["metadata"]["mode"] == "asynchronous"

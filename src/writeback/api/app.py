@@ -25,6 +25,7 @@ from writeback.api.routes import (
     projects,
     provider_apps,
     providers,
+    webhooks,
     writes,
 )
 from writeback.services import build_services, build_worker
@@ -42,6 +43,7 @@ ROUTERS = (
     installations,
     operations,
     providers,
+    webhooks,
 )
 
 

@@ -215,6 +215,9 @@ class ProviderHttp:
             raise ConnectorError(
                 "network", f"no answer from {scheme}://{parts.netloc} within {self._timeout:.0f}s"
             ) from exc
+        except asyncio.CancelledError:
+            connection.close()  # half-used: neither reusable nor worth keeping open
+            raise
         except ConnectorError as exc:
             connection.close()
             raise ConnectorError(

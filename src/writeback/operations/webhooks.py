@@ -279,14 +279,12 @@ class WebhookDeliverer:
         async with self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Concurrent claimers skip each other's rows instead of queueing behind them.
-                pass
+                due = due.with_for_update(of=D.__table__, skip_locked=True)
             # One UPDATE claims the rows: on SQLite it holds the write lock for the whole
             # statement, on PostgreSQL the rows locked above; the conditions are re-checked.
-            ids = [r[0] for r in (await conn.execute(due)).all()]
-            await asyncio.sleep(0.05)
             claim = (
                 update(D)
-                .where(D.id.in_(ids))
+                .where(D.id.in_(due), *claimable)
                 .values(lease_expires_at=now + self._lease)
                 .returning(D.id, D.webhook_id, D.event, D.payload, D.attempts)
             )

@@ -31,6 +31,7 @@ from writeback.store.tables import (
     Consumer,
     Integration,
     Operation,
+    Webhook,
     WriteJob,
 )
 from writeback.writes.executor import PreparedWrite, WriteService
@@ -71,6 +72,8 @@ class Worker:
         self.wake = asyncio.Event()
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._running: set[asyncio.Task[None]] = set()
+        self._last_delivery = 0.0
+        self._has_webhooks: dict[str, tuple[float, bool]] = {}  # project id → (until, answer)
 
     def poke(self) -> None:
         """A job was just queued in this process: look now instead of at the next poll."""
@@ -83,7 +86,10 @@ class Worker:
             except Exception:
                 log.exception("worker loop error; continuing")
                 busy = False
-            if not busy:
+            if len(self._running) >= CONCURRENCY:
+                # every slot is taken: wait for one to free rather than poll the database
+                await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+            elif not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
                 self.wake.clear()
@@ -94,13 +100,20 @@ class Worker:
         free = CONCURRENCY - len(self._running)
         jobs: list[Any] = []
         if free > 0:
-            async with self.engine.begin() as conn:
-                jobs = await claim_jobs(conn, self.owner, self.lease_seconds, free)
+            # through the group committer: in this process every write to the database goes
+            # through one writer, so claims never wait on SQLite's lock behind accepts
+            jobs = await self.committer.run(
+                lambda conn: claim_jobs(conn, self.owner, self.lease_seconds, free)
+            )
         for job in jobs:
             task = asyncio.get_running_loop().create_task(self._guarded(job))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
-        delivered = await self.deliverer.deliver_due() if self.deliverer is not None else 0
+        delivered = 0
+        moment = asyncio.get_running_loop().time()
+        if self.deliverer is not None and moment - self._last_delivery >= self.poll_seconds:
+            self._last_delivery = moment
+            delivered = await self.deliverer.deliver_due()
         return bool(flushed or jobs or delivered)
 
     async def drain(self, timeout: float = 30.0) -> None:
@@ -288,6 +301,18 @@ class Worker:
         if outcome.succeeded:
             self.writes.credentials.note_working(target.connection.id)
 
+    async def _project_has_webhooks(self, conn: AsyncConnection, project_id: str) -> bool:
+        """Cached for a few seconds: most projects have none, and asking costs a query."""
+        moment = asyncio.get_running_loop().time()
+        cached = self._has_webhooks.get(project_id)
+        if cached is None or cached[0] < moment:
+            found = await conn.execute(
+                select(Webhook.id).where(Webhook.project_id == project_id, Webhook.active).limit(1)
+            )
+            cached = (moment + 5.0, found.first() is not None)
+            self._has_webhooks[project_id] = cached
+        return cached[1]
+
     async def _notify(
         self,
         conn: AsyncConnection,
@@ -297,7 +322,9 @@ class Worker:
         errors: list[str],
     ) -> None:
         """`write.async.done` for the project's webhooks, in the finishing transaction."""
-        if self.deliverer is None:
+        if self.deliverer is None or not await self._project_has_webhooks(
+            conn, prepared.target.installation.project_id
+        ):
             return
         from writeback.operations.webhooks import enqueue_webhooks
 
