@@ -115,12 +115,21 @@ def serve(
     reuse_port: Annotated[
         bool, typer.Option(help="Bind with SO_REUSEPORT (set for you with --workers).")
     ] = False,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run asynchronous writes in this process too [env WRITEBACK_EMBEDDED_WORKER].",
+        ),
+    ] = True,
 ) -> None:
-    """Serve the HTTP API (applies migrations first)."""
+    """Serve the HTTP API (applies migrations first) with an embedded worker."""
     from writeback.api.app import asgi_app, create_app
     from writeback.cli.serving import run_many, run_one
 
     settings = Settings.from_env()
+    if not worker:
+        settings = Settings.from_env(embedded_worker=False)
     try:
         check_database_url(settings.database_url)
     except DatabaseUrlError as exc:
@@ -136,4 +145,5 @@ def serve(
         serve_here()
         return
     child = ["serve", "--host", host, "--port", str(port), "--log-level", log_level]
+    child.append("--worker" if worker else "--no-worker")
     run_many([*child, "--no-migrate", "--reuse-port"], workers, serve_here)

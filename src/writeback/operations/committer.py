@@ -13,9 +13,70 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from writeback.store.tables import (
+    AutoBatchItem,
+    Connection,
+    Installation,
+    Operation,
+    OperationLog,
+    WriteJob,
+)
+
 T = TypeVar("T")
+# Deferred inserts are written in this order, parents before children.
+_INSERT_ORDER: tuple[Table, ...] = (
+    Operation.__table__,  # type: ignore[assignment]
+    WriteJob.__table__,  # type: ignore[assignment]
+    AutoBatchItem.__table__,  # type: ignore[assignment]
+    OperationLog.__table__,  # type: ignore[assignment]
+)
+
+
+def defer_insert(conn: AsyncConnection, table: Table, row: dict[str, Any]) -> None:
+    """Insert `row` when the shared transaction ends: one executemany per table for all the
+    units of a commit (one statement instead of one per write; on SQLite each statement is a
+    round trip to the driver's thread)."""
+    conn.info.setdefault("wb_inserts", {}).setdefault(table, []).append(row)
+
+
+def defer_status(
+    conn: AsyncConnection,
+    *,
+    installation: tuple[str, str] | None = None,
+    working_connection: str | None = None,
+) -> None:
+    """Installation and connection statuses, applied once per commit (the last one wins)."""
+    if installation is not None:
+        conn.info.setdefault("wb_installations", {})[installation[0]] = installation[1]
+    if working_connection is not None:
+        conn.info.setdefault("wb_working", set()).add(working_connection)
+
+
+async def _flush_deferred(conn: AsyncConnection) -> None:
+    inserts: dict[Table, list[dict[str, Any]]] = conn.info.pop("wb_inserts", {})
+    for table in _INSERT_ORDER:
+        if inserts.get(table):
+            await conn.execute(insert(table), inserts[table])
+    for installation_id, status in conn.info.pop("wb_installations", {}).items():
+        await conn.execute(
+            update(Installation)
+            .where(
+                Installation.id == installation_id,
+                Installation.last_operation_status.is_distinct_from(status),
+            )
+            .values(last_operation_status=status)
+        )
+    for connection_id in conn.info.pop("wb_working", set()):
+        await conn.execute(
+            update(Connection)
+            .where(Connection.id == connection_id, Connection.status != "working")
+            .values(status="working")
+        )
+
+
 Unit = Callable[[AsyncConnection], Awaitable[Any]]
 MAX_UNITS_PER_COMMIT = 500
 
@@ -51,6 +112,7 @@ class GroupCommitter:
             async with self._engine.begin() as conn:
                 for unit, _ in batch:
                     results.append(await unit(conn))
+                await _flush_deferred(conn)
         except Exception as exc:
             if len(batch) == 1:
                 if not batch[0][1].done():

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from writeback.operations.committer import defer_insert, defer_status
 from writeback.store.tables import (
     AutoBatch,
     AutoBatchItem,
@@ -82,41 +83,39 @@ async def enqueue_write(
     """One asynchronous write: its operation and its job, in the caller's transaction."""
     operation_id = new_id()
     moment = now()
-    await conn.execute(
-        insert(Operation.__table__),
-        [
-            _operation_row(
-                operation_id,
-                installation,
-                config_id,
-                object_name,
-                payload["request"]["type"],
-                {"recordCount": record_count, "deadlineHours": deadline_hours},
-            )
-        ],
+    defer_insert(
+        conn,
+        OperationTable,
+        _operation_row(
+            operation_id,
+            installation,
+            config_id,
+            object_name,
+            payload["request"]["type"],
+            {"recordCount": record_count, "deadlineHours": deadline_hours},
+        ),
     )
-    await conn.execute(
-        insert(WriteJob.__table__),
-        [
-            {
-                "id": new_id(),
-                "operation_id": operation_id,
-                "project_id": installation.project_id,
-                "installation_id": installation.id,
-                "kind": "write",
-                "payload": payload,
-                "status": "queued",
-                "attempts": 0,
-                "next_attempt_at": moment,
-                "deadline_at": moment + timedelta(hours=deadline_hours),
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "create_time": moment,
-                "update_time": None,
-            }
-        ],
+    defer_insert(
+        conn,
+        WriteJob.__table__,  # type: ignore[arg-type]
+        {
+            "id": new_id(),
+            "operation_id": operation_id,
+            "project_id": installation.project_id,
+            "installation_id": installation.id,
+            "kind": "write",
+            "payload": payload,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": moment,
+            "deadline_at": moment + timedelta(hours=deadline_hours),
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "create_time": moment,
+            "update_time": None,
+        },
     )
-    await _mark_in_progress(conn, installation.id)
+    defer_status(conn, installation=(installation.id, "in_progress"))
     return operation_id
 
 

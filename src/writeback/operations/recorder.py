@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from writeback.store.tables import Connection, Installation, Operation, OperationLog
+from writeback.operations.committer import defer_insert, defer_status
+from writeback.store.tables import Operation, OperationLog
 
 
 @dataclass
@@ -20,26 +20,16 @@ class OperationRows:
 
 
 async def store_operation(conn: AsyncConnection, rows: OperationRows) -> None:
-    await conn.execute(insert(Operation.__table__), [rows.operation])
+    defer_insert(conn, Operation.__table__, rows.operation)  # type: ignore[arg-type]
     await store_logs_and_statuses(conn, rows)
 
 
 async def store_logs_and_statuses(conn: AsyncConnection, rows: OperationRows) -> None:
-    if rows.logs:
-        await conn.execute(insert(OperationLog.__table__), rows.logs)
-    if rows.installation_status:
-        installation_id, status = rows.installation_status
-        await conn.execute(
-            update(Installation)
-            .where(
-                Installation.id == installation_id,
-                Installation.last_operation_status.is_distinct_from(status),
-            )
-            .values(last_operation_status=status)
-        )
-    if rows.connection_working:
-        await conn.execute(
-            update(Connection)
-            .where(Connection.id == rows.connection_working, Connection.status != "working")
-            .values(status="working")
-        )
+    """Within a group commit: everything is deferred to the commit's end."""
+    for log in rows.logs:
+        defer_insert(conn, OperationLog.__table__, log)  # type: ignore[arg-type]
+    defer_status(
+        conn,
+        installation=rows.installation_status,
+        working_connection=rows.connection_working,
+    )
