@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import and_, or_, select
 
 from writeback.api.deps import Ctx, CtxDep
-from writeback.api.problems import ApiProblem, issue, not_found
+from writeback.api.pagination import decode_page_token, encode_page_token
+from writeback.api.problems import not_found
 from writeback.api.routes.installations import find_installation
 from writeback.api.routes.integrations import find_integration
 from writeback.api.serialize import compact, ts
@@ -73,28 +70,6 @@ async def logs(projectIdOrName: str, operationId: str, ctx: CtxDep) -> list[dict
     return [log_json(line) for line in (await ctx.session.execute(query)).scalars()]
 
 
-def _encode_token(operation: Operation) -> str:
-    raw = json.dumps([operation.create_time.isoformat(), operation.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> tuple[datetime, str]:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        created, operation_id = json.loads(base64.urlsafe_b64decode(padded))
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None:
-            raise ValueError("the token's time has no zone")  # not one we issued
-        return when, str(operation_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise ApiProblem(
-            400,
-            "pageToken is not a token this API issued.",
-            remedy="Pass pagination.nextPageToken from the previous page unchanged, or omit it.",
-            issues=[issue("query", "pageToken", "cannot be decoded", token[:64])],
-        ) from exc
-
-
 @router.get(PROJECT + "/integrations/{integrationId}/installations/{installationId}/operations")
 async def list_operations(
     projectIdOrName: str,
@@ -109,7 +84,7 @@ async def list_operations(
     installation = await find_installation(ctx, integration, installationId)
     query = select(Operation).where(Operation.installation_id == installation.id)
     if pageToken:
-        created, last_id = _decode_token(pageToken)
+        created, last_id = decode_page_token(pageToken)
         query = query.where(
             or_(
                 Operation.create_time < created,
@@ -121,5 +96,5 @@ async def list_operations(
     page, more = rows[:pageSize], len(rows) > pageSize
     pagination: dict[str, Any] = {"done": not more}
     if more:
-        pagination["nextPageToken"] = _encode_token(page[-1])
+        pagination["nextPageToken"] = encode_page_token(page[-1].create_time, page[-1].id)
     return {"results": [operation_json(o) for o in page], "pagination": pagination}

@@ -5,11 +5,7 @@ The signing secret is shown once, in the create response, and is encrypted at re
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
-from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,6 +15,7 @@ from sqlalchemy import and_, or_, select
 
 from writeback.api.deps import Ctx, CtxDep
 from writeback.api.models import RequestBody
+from writeback.api.pagination import decode_page_token, encode_page_token
 from writeback.api.problems import ApiProblem, bad_input, issue, not_found
 from writeback.api.serialize import compact, times, ts
 from writeback.operations.webhooks import DELIVERY_STATUSES, EVENTS, enqueue_test_delivery
@@ -221,28 +218,6 @@ async def send_test(projectIdOrName: str, webhookId: str, ctx: CtxDep) -> dict[s
     return delivery_json(delivery)
 
 
-def _encode_token(delivery: WebhookDelivery) -> str:
-    raw = json.dumps([delivery.create_time.isoformat(), delivery.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> tuple[datetime, str]:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        created, delivery_id = json.loads(base64.urlsafe_b64decode(padded))
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None:
-            raise ValueError("the token's time has no zone")  # not one we issued
-        return when, str(delivery_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise ApiProblem(
-            400,
-            "pageToken is not a token this API issued.",
-            remedy="Pass pagination.nextPageToken from the previous page unchanged, or omit it.",
-            issues=[issue("query", "pageToken", "cannot be decoded", token[:64])],
-        ) from exc
-
-
 @router.get(PATH + "/{webhookId}/deliveries")
 async def list_deliveries(
     projectIdOrName: str,
@@ -265,7 +240,7 @@ async def list_deliveries(
             )
         query = query.where(WebhookDelivery.status == status)
     if pageToken:
-        created, last_id = _decode_token(pageToken)
+        created, last_id = decode_page_token(pageToken)
         query = query.where(
             or_(
                 WebhookDelivery.create_time < created,
@@ -279,5 +254,5 @@ async def list_deliveries(
     page, more = rows[:pageSize], len(rows) > pageSize
     pagination: dict[str, Any] = {"done": not more}
     if more:
-        pagination["nextPageToken"] = _encode_token(page[-1])
+        pagination["nextPageToken"] = encode_page_token(page[-1].create_time, page[-1].id)
     return {"results": [delivery_json(d) for d in page], "pagination": pagination}
