@@ -132,9 +132,10 @@ class Worker:
     # --- one job -------------------------------------------------------------------
 
     async def _run_job(self, job: Any) -> None:
-        operation = await self._operation(job.operation_id)
-        metadata = dict(operation.metadata or {})
-        finished_attempts = int((metadata.get("retry") or {}).get("attempts", 0))
+        # attempts that ended (failed and rescheduled) are counted in the job's payload; a
+        # claim counts one more, so a gap means an attempt died with its worker
+        finished_attempts = int(job.payload.get("finishedAttempts", 0))
+        metadata: dict[str, Any] = {"autoBatch": True} if job.kind == "autobatch" else {}
         logs = []
         if job.attempts - 1 > finished_attempts:
             logs.append(
@@ -159,6 +160,12 @@ class Worker:
                 utcnow(), attempt, failure.retry_after, job.deadline_at, self.rng
             )
             if when is not None:
+                metadata.update(
+                    objects=[prepared.object_name],
+                    writeType=request.type,
+                    mode="asynchronous",
+                    recordCount=len(prepared.records),
+                )
                 await self._retry_later(job, metadata, logs, attempt, when, failure.message)
                 return
             logs.append(
@@ -169,11 +176,6 @@ class Worker:
                 )
             )
         await self._finish(job, prepared, request, outcome, metadata, logs, attempt)
-
-    async def _operation(self, operation_id: str) -> Any:
-        async with self.engine.connect() as conn:
-            query = select(OperationTable.c.metadata).where(OperationTable.c.id == operation_id)
-            return (await conn.execute(query)).one()
 
     async def _request_of(self, job: Any) -> tuple[WriteRequest, str, str, str]:
         payload = job.payload
@@ -222,7 +224,12 @@ class Worker:
             await conn.execute(
                 update(WriteJob)
                 .where(WriteJob.id == job.id, WriteJob.lease_owner == self.owner)
-                .values(status="queued", next_attempt_at=when, lease_owner=None)
+                .values(
+                    status="queued",
+                    next_attempt_at=when,
+                    lease_owner=None,
+                    payload={**job.payload, "finishedAttempts": attempt},
+                )
             )
             await conn.execute(
                 update(OperationTable)
