@@ -35,6 +35,9 @@ _INSERT_ORDER: tuple[Table, ...] = (
 )
 
 
+_DEFERRED_KEYS = ("wb_inserts", "wb_installations", "wb_working")
+
+
 def defer_insert(conn: AsyncConnection, table: Table, row: dict[str, Any]) -> None:
     """Insert `row` when the shared transaction ends: one executemany per table for all the
     units of a commit (one statement instead of one per write; on SQLite each statement is a
@@ -110,6 +113,8 @@ class GroupCommitter:
         results: list[Any] = []
         try:
             async with self._engine.begin() as conn:
+                for key in _DEFERRED_KEYS:  # a failed commit may have left some behind
+                    conn.info.pop(key, None)
                 for unit, _ in batch:
                     results.append(await unit(conn))
                 await _flush_deferred(conn)
