@@ -18,6 +18,8 @@ from pydantic import ValidationError
 
 from writeback.api.deps import AppState, visible_project
 from writeback.api.problems import PROBLEM_JSON, ApiProblem, invalid_request, validation_issues
+from writeback.api.request_id import usable_request_id
+from writeback.common.asgi import read_body
 from writeback.store.tables import new_id
 from writeback.writes.request import WriteRequest
 
@@ -48,7 +50,7 @@ class FastWritePath:
     ) -> None:
         headers = {k: v for k, v in scope["headers"]}
         request_id = _request_id(headers.get(b"x-request-id"))
-        body = await _read_body(receive)
+        body = await read_body(receive)
         state: AppState = self.app.state.writeback
         try:
             key = headers.get(b"x-api-key", b"").decode("latin-1") or _query_key(scope)
@@ -84,21 +86,8 @@ class FastWritePath:
         await send({"type": "http.response.body", "body": payload})
 
 
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
 def _request_id(given: bytes | None) -> str:
-    if given:
-        text = given.decode("latin-1")
-        if 0 < len(text) <= 128 and text.isprintable():
-            return text
-    return new_id().replace("-", "")
+    return usable_request_id(given) or new_id().replace("-", "")
 
 
 def _query_key(scope: dict[str, Any]) -> str | None:

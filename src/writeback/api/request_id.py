@@ -31,11 +31,17 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+def usable_request_id(raw: bytes | None) -> str | None:
+    """A client-sent request id, if it is short and printable; anything else is replaced."""
+    if raw:
+        text = raw.decode("latin-1")
+        if 0 < len(text) <= 128 and text.isprintable():
+            return text
+    return None
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            text = value.decode("latin-1")
-            # Only echo ids that are short and printable; anything else is replaced.
-            if 0 < len(text) <= 128 and text.isprintable():
-                return text
+            return usable_request_id(value)
     return None

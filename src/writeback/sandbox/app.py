@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from writeback.common.asgi import read_body
 from writeback.sandbox.admin import build_admin_router
 from writeback.sandbox.http import (
     DropConnection,
@@ -18,7 +19,6 @@ from writeback.sandbox.http import (
     Send,
     build_request,
     json_response,
-    read_body,
     send_response,
 )
 from writeback.sandbox.persistence import StateFile

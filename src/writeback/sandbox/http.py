@@ -142,15 +142,6 @@ class Router:
         return None, {}, path_exists
 
 
-async def read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
 async def send_response(send: Send, response: Response) -> None:
     headers = list(response.headers)
     if response.content_type is not None:
