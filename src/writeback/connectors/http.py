@@ -24,6 +24,7 @@ import orjson
 from writeback.connectors.contract import ConnectorError
 
 USER_AGENT = "writeback/0.1"
+MAX_IDLE_PER_ORIGIN = 256  # kept-alive connections beyond this are closed after use
 
 
 @dataclass
@@ -223,8 +224,9 @@ class ProviderHttp:
             raise ConnectorError(
                 "network", f"could not reach {scheme}://{parts.netloc}: {exc.message}"
             ) from exc
-        if connection.keep_alive and not connection.closed:
-            self._idle.setdefault((scheme, host, port), []).append(connection)
+        idle = self._idle.setdefault((scheme, host, port), [])
+        if connection.keep_alive and not connection.closed and len(idle) < MAX_IDLE_PER_ORIGIN:
+            idle.append(connection)
         else:
             connection.close()
         return response
