@@ -177,6 +177,9 @@ def test_batch_create_all_or_none_writes_nothing(stack: Server, sandbox: Sandbox
     assert response.status_code == 422, response.text
     body = response.json()
     assert (body["successCount"], body["failureCount"]) == (0, 2)
+    # HubSpot does not say which record sank the batch: each record says the batch was refused
+    assert all("refused the whole batch" in r["errors"][0]["message"] for r in body["results"])
+    assert any("already exists" in e["message"] for e in body["errors"])
     assert len(customer.records("contacts")) == before
 
 

@@ -271,4 +271,10 @@ class HubSpotConnector:
 
 
 def _all_failed(records: list[PlannedRecord], errors: list[RecordError]) -> BatchOutcome:
-    return BatchOutcome([RecordResult(False, errors=errors) for _ in records], errors=errors)
+    """HubSpot refused the batch as a whole and does not say which record caused it: each
+    record says so, and the provider's own errors are the batch's."""
+    summary = "; ".join(e.message for e in errors) or "no reason given"
+    per_record = RecordError(
+        f"not written: HubSpot refused the whole batch ({summary})", "BATCH_REFUSED"
+    )
+    return BatchOutcome([RecordResult(False, errors=[per_record]) for _ in records], errors=errors)
