@@ -63,6 +63,7 @@ def build_worker(services: Services) -> Worker:
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
+        keep_days=settings.keep_days,
         # its own HTTP client: webhook receivers are not providers, and a slow one must not
         # hold connections the provider calls need
         deliverer=WebhookDeliverer(services.engine, services.box, ProviderHttp(total_timeout=10)),

@@ -26,6 +26,7 @@ class Settings:
     retry_max_seconds: float = 60.0
     autobatch_minute_seconds: float = 60.0  # how long a "minute" of maxDelayMinutes is (tests)
     worker_poll_seconds: float = 0.25
+    keep_days: float = 7.0  # finished jobs, batches and webhook deliveries are kept this long
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -45,6 +46,7 @@ class Settings:
             "retry_max_seconds",
             "autobatch_minute_seconds",
             "worker_poll_seconds",
+            "keep_days",
         ):
             raw = os.environ.get(f"WRITEBACK_{name.upper()}")
             if raw:

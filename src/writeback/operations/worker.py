@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from writeback.api.problems import ApiProblem
 from writeback.operations.committer import GroupCommitter
+from writeback.operations.janitor import prune
 from writeback.operations.queue import claim_jobs, flush_due_batches
 from writeback.operations.recorder import OperationRows, store_logs_and_statuses
 from writeback.operations.retry import RetryPolicy
@@ -42,6 +43,7 @@ from writeback.writes.request import BatchItem, WriteRequest
 OperationTable = Operation.__table__
 log = logging.getLogger("writeback.worker")
 CONCURRENCY = 32
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 def utcnow() -> datetime:
@@ -59,7 +61,10 @@ class Worker:
         lease_seconds: float,
         poll_seconds: float,
         deliverer: Any = None,
+        keep_days: float = 7.0,
     ) -> None:
+        self.keep_days = keep_days
+        self._last_prune = float("-inf")
         self.engine = engine
         self.committer = committer
         self.writes = writes
@@ -111,6 +116,9 @@ class Worker:
             task.add_done_callback(self._running.discard)
         delivered = 0
         moment = asyncio.get_running_loop().time()
+        if moment - self._last_prune >= PRUNE_EVERY_SECONDS:
+            self._last_prune = moment
+            await self.committer.run(lambda conn: prune(conn, self.keep_days))
         if self.deliverer is not None and moment - self._last_delivery >= self.poll_seconds:
             self._last_delivery = moment
             delivered = await self.deliverer.deliver_due()
