@@ -141,8 +141,8 @@ def test_retries_stop_at_the_deadline(stack: Server, sandbox: Sandbox) -> None:
 
 def test_auto_batching_groups_single_writes(stack: Server, sandbox: Sandbox) -> None:
     customer = new_customer(stack, sandbox, "hubspot")
-    # 4 "minutes" = 2 s here: long enough to post 130 requests, short enough to wait for
-    policy = {"maxDelayMinutes": 4, "retryDeadlineHours": 2}
+    # 8 "minutes" = 4 s here: long enough to post 130 requests, short enough to wait for
+    policy = {"maxDelayMinutes": 8, "retryDeadlineHours": 2}
     with httpx.Client(base_url=stack.url + "/v1", headers=dict(customer.api.headers)) as client:
         path = f"{customer.p}/integrations/{customer.integration['id']}/objects/companies"
         ids = []

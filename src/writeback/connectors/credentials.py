@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from writeback.catalog import provider_urls
 from writeback.connectors.contract import ConnectorError
 from writeback.connectors.http import ProviderHttp
+from writeback.store.locks import NoLock, sqlite_file_lock
 from writeback.store.secrets import SecretBox
 from writeback.store.tables import Connection, ProviderApp
 
@@ -59,6 +60,11 @@ class CredentialStore:
         self._http = http
         self._cache: dict[str, Credentials] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        engine = sessions.kw.get("bind")
+        self._process_lock = sqlite_file_lock(engine, ".refreshlock") if engine else NoLock()
+        # a flock is held per process, not per task: one refresh of this process at a time
+        # holds it, so one finishing cannot release it under another
+        self._process_guard = asyncio.Lock()
 
     def forget(self, connection_id: str) -> None:
         self._cache.pop(connection_id, None)
@@ -88,7 +94,10 @@ class CredentialStore:
     async def refresh(self, connection_id: str, *, stale: str | None) -> str:
         """Refresh once: callers that waited get the token the first caller stored."""
         lock = self._locks.setdefault(connection_id, asyncio.Lock())
-        async with lock:
+        # one refresh per connection: across tasks (the asyncio lock), across processes on
+        # PostgreSQL (the row lock below), across processes on one SQLite file (a file lock) —
+        # two refreshes of a rotating refresh token would make the second look revoked
+        async with lock, self._process_guard, self._process_lock:
             cached = self._cache.get(connection_id)
             if cached and cached.access_token and cached.access_token != stale and cached.fresh():
                 return cached.access_token

@@ -10,14 +10,13 @@ is retried alone, so one bad unit cannot fail the others.
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from writeback.store.locks import sqlite_file_lock
 from writeback.store.tables import (
     AutoBatchItem,
     Connection,
@@ -86,44 +85,10 @@ Unit = Callable[[AsyncConnection], Awaitable[Any]]
 MAX_UNITS_PER_COMMIT = 500
 
 
-class _FileLock:
-    """An exclusive lock on a file, shared by every process using one SQLite database.
-
-    SQLite's own busy handler waits for its write lock by sleeping 1, 2, 5 … up to 100 ms
-    between tries, so two processes committing often starve each other in long sleeps. Taking
-    this lock first (flock in a thread, so the event loop keeps running) hands the database
-    over as soon as the other process is done.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-
-    async def __aenter__(self) -> None:
-        await asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX)
-
-    async def __aexit__(self, *exc: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-
-class _NoLock:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-def _writer_lock(engine: AsyncEngine) -> _FileLock | _NoLock:
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        return _FileLock(database + ".writelock")
-    return _NoLock()
-
-
 class GroupCommitter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._lock = _writer_lock(engine)
+        self._lock = sqlite_file_lock(engine, ".writelock")
         self._pending: list[tuple[Unit, asyncio.Future[Any]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
