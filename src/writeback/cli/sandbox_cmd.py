@@ -24,8 +24,10 @@ def sandbox(
     """Serve the Salesforce and HubSpot emulators (admin API under /_sandbox/)."""
     import uvicorn
 
+    from writeback.cli.serving import tune_gc
     from writeback.sandbox.app import create_app
 
+    tune_gc()  # the same collector settings as `serve`: fewer pauses with many records
     uvicorn.run(
         create_app(state_file=state), host=host, port=port, log_level=log_level, access_log=False
     )
