@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from conftest import Server
 
 PROBLEM = "application/problem+json"
@@ -96,3 +98,10 @@ def test_providers_catalog_needs_no_key(server: Server) -> None:
     assert hubspot["support"]["write"] is True
     assert hubspot["support"]["batchWrite"]["create"]["defaultRecordLimit"] == 100
     assert anonymous.get("/providers/Salesforce").json()["name"] == "salesforce"
+
+
+def test_openapi_documents_the_write_endpoint(server: Server) -> None:
+    document = httpx.get(server.url + "/openapi.json").json()
+    path = "/v1/projects/{projectIdOrName}/integrations/{integrationId}/objects/{objectName}"
+    assert "post" in document["paths"][path]
+    assert "WriteRequest" in document["components"]["schemas"]

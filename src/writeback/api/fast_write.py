@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,10 +22,28 @@ from writeback.api.problems import PROBLEM_JSON, ApiProblem, invalid_request, va
 from writeback.api.request_id import usable_request_id
 from writeback.common.asgi import read_body
 from writeback.store.tables import new_id
+from writeback.writes.executor import WriteReply
 from writeback.writes.request import WriteRequest
 
 WRITE_PATH = re.compile(r"^/v1/projects/([^/]+)/integrations/([^/]+)/objects/([^/]+)/?$")
 log = logging.getLogger("writeback.api")
+
+
+async def authorized_write(
+    state: AppState,
+    api_key: str | None,
+    project_ref: str,
+    integration: str,
+    object_name: str,
+    request: WriteRequest | Callable[[], WriteRequest],
+) -> WriteReply:
+    """A write as the holder of `api_key`: caller, project and target come from short-lived
+    caches, and no database connection is held while the provider answers. `request` may be a
+    parser, called after authentication (a bad key is reported before a bad body)."""
+    caller = await state.auth.caller_for_key(api_key)
+    project = visible_project(await state.projects.find(project_ref), caller, project_ref)
+    body = request() if callable(request) else request
+    return await state.writes.write(project.id, integration, object_name, body)
 
 
 class FastWritePath:
@@ -54,13 +73,14 @@ class FastWritePath:
         state: AppState = self.app.state.writeback
         try:
             key = headers.get(b"x-api-key", b"").decode("latin-1") or _query_key(scope)
-            caller = await state.auth.caller_for_key(key)
-            found = visible_project(await state.projects.find(project), caller, project)
-            try:
-                request = WriteRequest.model_validate_json(body)
-            except ValidationError as exc:
-                raise invalid_request(validation_issues(exc.errors())) from exc
-            reply = await state.writes.write(found.id, integration, object_name, request)
+
+            def parse() -> WriteRequest:
+                try:
+                    return WriteRequest.model_validate_json(body)
+                except ValidationError as exc:
+                    raise invalid_request(validation_issues(exc.errors())) from exc
+
+            reply = await authorized_write(state, key, project, integration, object_name, parse)
             status, payload, extra = reply.status, orjson.dumps(reply.body), reply.headers
             content_type = b"application/json"
         except ApiProblem as problem:

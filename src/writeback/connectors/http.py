@@ -69,16 +69,13 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[HttpResponse] | None = None
         self._headers = _Headers()
         self._body: list[bytes] = []
-        self._header_name = b""
         self.keep_alive = True
-        self.received = 0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        self.received += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -114,7 +111,6 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self._headers = _Headers()
         self._body = []
-        self.received = 0
         self.parser = httptools.HttpResponseParser(self)
         self._waiter = asyncio.get_running_loop().create_future()
         self.transport.write(payload)

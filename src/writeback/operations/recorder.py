@@ -21,15 +21,22 @@ class OperationRows:
 
 async def store_operation(conn: AsyncConnection, rows: OperationRows) -> None:
     defer_insert(conn, Operation.__table__, rows.operation)  # type: ignore[arg-type]
-    await store_logs_and_statuses(conn, rows)
-
-
-async def store_logs_and_statuses(conn: AsyncConnection, rows: OperationRows) -> None:
-    """Within a group commit: everything is deferred to the commit's end."""
-    for log in rows.logs:
-        defer_insert(conn, OperationLog.__table__, log)  # type: ignore[arg-type]
-    defer_status(
+    store_logs_and_statuses(
         conn,
-        installation=rows.installation_status,
-        working_connection=rows.connection_working,
+        rows.logs,
+        installation_status=rows.installation_status,
+        connection_working=rows.connection_working,
     )
+
+
+def store_logs_and_statuses(
+    conn: AsyncConnection,
+    logs: list[dict[str, Any]],
+    *,
+    installation_status: tuple[str, str] | None = None,
+    connection_working: str | None = None,
+) -> None:
+    """Within a group commit: everything is deferred to the commit's end."""
+    for log in logs:
+        defer_insert(conn, OperationLog.__table__, log)  # type: ignore[arg-type]
+    defer_status(conn, installation=installation_status, working_connection=connection_working)

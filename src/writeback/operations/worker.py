@@ -24,7 +24,7 @@ from writeback.api.problems import ApiProblem
 from writeback.operations.committer import GroupCommitter
 from writeback.operations.janitor import prune
 from writeback.operations.queue import claim_jobs, flush_due_batches
-from writeback.operations.recorder import OperationRows, store_logs_and_statuses
+from writeback.operations.recorder import store_logs_and_statuses
 from writeback.operations.retry import RetryPolicy
 from writeback.store.tables import (
     AutoBatch,
@@ -244,7 +244,7 @@ class Worker:
                 .where(OperationTable.c.id == job.operation_id)
                 .values(metadata=metadata)
             )
-            await store_logs_and_statuses(conn, OperationRows(operation={}, logs=logs))
+            store_logs_and_statuses(conn, logs)
 
         await self.committer.run(unit)
 
@@ -263,11 +263,8 @@ class Worker:
                 .values(status="failure", result=message, metadata=metadata)
             )
             await conn.execute(update(WriteJob).where(WriteJob.id == job.id).values(status="done"))
-            await store_logs_and_statuses(
-                conn,
-                OperationRows(
-                    operation={}, logs=logs, installation_status=(job.installation_id, "failure")
-                ),
+            store_logs_and_statuses(
+                conn, logs, installation_status=(job.installation_id, "failure")
             )
 
         await self.committer.run(unit)
@@ -292,12 +289,6 @@ class Worker:
             "retry": {"attempts": attempt, "lastAttempt": utcnow().isoformat()},
         }
         logs.extend(outcome_logs(job.operation_id, target, outcome, summary))
-        rows = OperationRows(
-            operation={},
-            logs=logs,
-            installation_status=(target.installation.id, status),
-            connection_working=target.connection.id if outcome.succeeded else None,
-        )
         errors = [e.message for r in outcome.results for e in r.errors]
         if outcome.failure is not None:
             errors.insert(0, outcome.failure.message)
@@ -309,7 +300,12 @@ class Worker:
                 .values(status=status, result=summary, metadata=new_metadata, update_time=utcnow())
             )
             await conn.execute(update(WriteJob).where(WriteJob.id == job.id).values(status="done"))
-            await store_logs_and_statuses(conn, rows)
+            store_logs_and_statuses(
+                conn,
+                logs,
+                installation_status=(target.installation.id, status),
+                connection_working=target.connection.id if outcome.succeeded else None,
+            )
             await self._notify(conn, job, prepared, outcome, errors)
 
         await self.committer.run(unit)

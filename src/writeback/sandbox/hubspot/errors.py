@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 
@@ -65,10 +65,6 @@ def error_response(
 
 def api_error(status: int, message: str, category: str | None, **kwargs: Any) -> HttpError:
     return HttpError(error_response(status, error_body(message, category, **kwargs)))
-
-
-def fail(status: int, message: str, category: str | None, **kwargs: Any) -> NoReturn:
-    raise api_error(status, message, category, **kwargs)
 
 
 def invalid_json(detail: str) -> HttpError:

@@ -84,9 +84,7 @@ class SObject:
             f for f in self.fields if not f.nillable and f.updateable and f.type != "boolean"
         )
         self.has_owner = "ownerid" in self.by_lower
-        self.external_ids = tuple(f for f in self.fields if f.external_id)
         self.unique = tuple(f for f in self.fields if f.unique)
-        self.addresses = tuple(f for f in self.fields if f.type == "address")
         self.has_compound_name = any(f.compound_field_name == "Name" for f in self.fields)
         self.parsers: dict[str, Parser] = {}
 
