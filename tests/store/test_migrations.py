@@ -26,6 +26,8 @@ EXPECTED_TABLES = {
     "operation",
     "operation_log",
     "write_job",
+    "operation_attempt",
+    "idempotency_key",
     "auto_batch",
     "auto_batch_item",
     "webhook",

@@ -74,6 +74,8 @@ class Project(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     app_name: Mapped[str] = mapped_column(String(128))
     org_id: Mapped[str | None] = mapped_column(String(128))
+    # writeback extensions, e.g. {"deliveryPolicy": {"unknownCreateOutcome": "resend"}}
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
 
 
 class ApiKey(Timestamps, Base):
@@ -167,6 +169,12 @@ class Connection(Timestamps, Base):
     access_token_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     scopes: Mapped[list[str]] = mapped_column(JsonType, default=list)
     provider_metadata: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    # where the connection was authorised (e.g. https://test.salesforce.com for a Salesforce
+    # sandbox org): tokens are refreshed there; null means the provider's default host
+    login_url: Mapped[str | None] = mapped_column(String(255))
+    # one refresh at a time across processes: a short claim, not a long transaction
+    refresh_claim: Mapped[str | None] = mapped_column(String(64))
+    refresh_claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Installation(Timestamps, Base):
@@ -229,30 +237,83 @@ class OperationLog(Base):
 
 
 class WriteJob(Base):
-    """An accepted asynchronous write (or a flushed auto-batch) waiting for, or in, a worker.
+    """A write waiting for, or in, a worker: an accepted asynchronous write, a flushed
+    auto-batch, or a synchronous write in flight (held by the API process that runs it).
 
     The queue is this table: accepting a write commits its operation and its job together.
-    Workers claim due jobs with a lease; a job whose lease ran out is taken over.
+    Each claim gets its own `claim_token`; every later change of the job is conditional on it,
+    so a worker that lost its claim can change nothing. `sending_attempt` is set, durably,
+    before a provider call and cleared once its outcome is recorded: a job claimed with it set
+    had an attempt whose outcome is unknown.
     """
 
     __tablename__ = "write_job"
-    __table_args__ = (Index("ix_write_job_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_write_job_due", "status", "next_attempt_at"),
+        Index("ix_write_job_lane", "status", "connection_id", "next_attempt_at"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     operation_id: Mapped[str] = mapped_column(
         ForeignKey("operation.id", ondelete="CASCADE"), index=True
     )
     project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     installation_id: Mapped[str] = mapped_column(ForeignKey("installation.id", ondelete="CASCADE"))
+    connection_id: Mapped[str | None] = mapped_column(String(36))  # claims rotate across these
     kind: Mapped[str] = mapped_column(String(16))  # "write" | "autobatch"
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims so far
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deadline_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # the worker, for people
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    sending_attempt: Mapped[int | None] = mapped_column(Integer)
     create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     update_time: Mapped[datetime | None] = mapped_column(UtcDateTime, onupdate=utcnow)
+
+
+class OperationAttempt(Base):
+    """One attempt of a write: recorded before the provider is called (intent before effect),
+    finished with what came of it. `status`: sending, then succeeded | failed | retrying |
+    unknown (no answer came) | not_sent."""
+
+    __tablename__ = "operation_attempt"
+    __table_args__ = (UniqueConstraint("operation_id", "number"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    operation_id: Mapped[str] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    plan: Mapped[dict[str, Any]] = mapped_column(JsonType)  # what is about to be sent
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class IdempotencyKey(Base):
+    """An `Idempotency-Key` seen on the Write API: the request it came with and, once the
+    write ended, its answer, replayed to later requests with the same key."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        UniqueConstraint("project_id", "key"),
+        Index("ix_idempotency_key_expires", "expires_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # running | done
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    response_body: Mapped[Any | None] = mapped_column(JsonType)
+    operation_id: Mapped[str | None] = mapped_column(String(36))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class AutoBatch(Base):
