@@ -134,8 +134,9 @@ FAST_ASYNC = {
 
 @contextmanager
 def running_server(
-    backend: str, home: Path, database: str, sandbox_url: str | None = None
+    backend: str, home: Path, database: str, sandbox_url: str | None = None, **overrides: Any
 ) -> Iterator[Server]:
+    """A writeback server on loopback; `overrides` are Settings fields (e.g. a short lease)."""
     admin_key = "wbadmin_" + secrets.token_urlsafe(24)
     settings = Settings(
         home=home,
@@ -143,7 +144,7 @@ def running_server(
         secret_key=None,
         admin_key=admin_key,
         sandbox_url=sandbox_url,
-        **FAST_ASYNC,  # type: ignore[arg-type]
+        **{**FAST_ASYNC, **overrides},  # type: ignore[arg-type]
     )
     with ServerThread(asgi_app(create_app(settings))) as running:
         admin = httpx.Client(

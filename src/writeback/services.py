@@ -8,13 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from writeback.connectors.credentials import CredentialStore
 from writeback.connectors.http import ProviderHttp
-from writeback.operations.committer import GroupCommitter
+from writeback.operations.claims import ClaimKeeper, ConcurrencyCaps
+from writeback.operations.delivery import Delivery
 from writeback.operations.retry import RetryPolicy
-from writeback.operations.worker import Worker
+from writeback.operations.worker import Worker, WorkerLimits, worker_name
 from writeback.settings import Settings
+from writeback.store.committer import GroupCommitter
 from writeback.store.engine import create_engine, session_factory
 from writeback.store.secrets import SecretBox
-from writeback.writes.executor import WriteService
+from writeback.writes.executor import WriteExecutor
 
 
 @dataclass
@@ -26,9 +28,12 @@ class Services:
     http: ProviderHttp
     credentials: CredentialStore
     committer: GroupCommitter
-    writes: WriteService
+    keeper: ClaimKeeper
+    executor: WriteExecutor
+    delivery: Delivery
 
     async def close(self) -> None:
+        await self.keeper.close()
         await self.committer.close()
         await self.http.close()
         await self.engine.dispose()
@@ -38,18 +43,34 @@ def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     box = SecretBox.from_settings(settings)
-    http = ProviderHttp()
-    credentials = CredentialStore(sessions, box, http, settings.sandbox_url)
-    committer = GroupCommitter(engine)
-    writes = WriteService(
-        sessions,
-        http,
-        credentials,
-        committer,
-        settings.sandbox_url,
-        autobatch_minute_seconds=settings.autobatch_minute_seconds,
+    http = ProviderHttp(total_timeout=settings.provider_timeout_seconds)
+    credentials = CredentialStore(
+        sessions, box, http, settings.sandbox_url, refresh_timeout=settings.token_timeout_seconds
     )
-    return Services(settings, engine, sessions, box, http, credentials, committer, writes)
+    committer = GroupCommitter(engine, timeout=settings.commit_timeout_seconds)
+    keeper = ClaimKeeper(committer, settings.job_lease_seconds)
+    executor = WriteExecutor(sessions, http, credentials, settings.sandbox_url)
+    delivery = Delivery(
+        executor,
+        committer,
+        keeper,
+        owner=worker_name(),
+        autobatch_minute_seconds=settings.autobatch_minute_seconds,
+        recovery_delay=settings.recovery_delay_seconds,
+    )
+    return Services(
+        settings, engine, sessions, box, http, credentials, committer, keeper, executor, delivery
+    )
+
+
+def concurrency_caps(settings: Settings) -> ConcurrencyCaps:
+    given = settings.concurrency_caps()
+    defaults = ConcurrencyCaps()
+    if given is None:
+        return defaults
+    if isinstance(given, int):
+        return ConcurrencyCaps(default=given, per_provider={})
+    return ConcurrencyCaps(defaults.default, {**defaults.per_provider, **given})
 
 
 def build_worker(services: Services) -> Worker:
@@ -59,14 +80,20 @@ def build_worker(services: Services) -> Worker:
     worker = Worker(
         engine=services.engine,
         committer=services.committer,
-        writes=services.writes,
+        executor=services.executor,
+        keeper=services.keeper,
         retry=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
-        lease_seconds=settings.job_lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
+        limits=WorkerLimits(
+            concurrency=settings.worker_concurrency,
+            max_attempts=settings.max_attempts,
+            caps=concurrency_caps(settings),
+        ),
         keep_days=settings.keep_days,
+        recovery_delay=settings.recovery_delay_seconds,
         # its own HTTP client: webhook receivers are not providers, and a slow one must not
         # hold connections the provider calls need
         deliverer=WebhookDeliverer(services.engine, services.box, ProviderHttp(total_timeout=10)),
     )
-    services.writes.on_enqueued = worker.poke
+    services.delivery.on_enqueued = worker.poke
     return worker

@@ -27,6 +27,18 @@ class Settings:
     autobatch_minute_seconds: float = 60.0  # how long a "minute" of maxDelayMinutes is (tests)
     worker_poll_seconds: float = 0.25
     keep_days: float = 7.0  # finished jobs, batches and webhook deliveries are kept this long
+    commit_timeout_seconds: float = 10.0  # a write waits this long for the database, then 503
+    worker_concurrency: int = 32  # jobs one worker runs at once
+    # calls in flight per connection over every worker: "16", or "salesforce=16,hubspot=8"
+    connection_concurrency: str = ""
+    max_attempts: int = 25  # claims of one job before it fails for good
+    drain_seconds: float = 25.0  # on SIGTERM, how long calls in flight may take to finish
+    provider_timeout_seconds: float = 60.0  # one provider call, from sending to the answer
+    token_timeout_seconds: float = 15.0  # one token refresh request
+    idempotency_hours: float = 24.0  # how long an Idempotency-Key is remembered
+    # a write whose answer was lost is looked up no sooner than this after the lost attempt:
+    # the provider may still be working on a request writeback stopped waiting for
+    recovery_delay_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -47,12 +59,37 @@ class Settings:
             "autobatch_minute_seconds",
             "worker_poll_seconds",
             "keep_days",
+            "commit_timeout_seconds",
+            "drain_seconds",
+            "provider_timeout_seconds",
+            "token_timeout_seconds",
+            "idempotency_hours",
+            "recovery_delay_seconds",
         ):
             raw = os.environ.get(f"WRITEBACK_{name.upper()}")
             if raw:
-                values[name] = float(raw)
+                values[name] = _number(name, raw, float)
+        for name in ("worker_concurrency", "max_attempts"):
+            raw = os.environ.get(f"WRITEBACK_{name.upper()}")
+            if raw:
+                values[name] = _number(name, raw, int)
+        values["connection_concurrency"] = os.environ.get("WRITEBACK_CONNECTION_CONCURRENCY", "")
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def concurrency_caps(self) -> dict[str, int] | int | None:
+        """`connection_concurrency` parsed: one number for every provider, or per provider
+        (None: the defaults)."""
+        text = self.connection_concurrency.strip()
+        if not text:
+            return None
+        if "=" not in text:
+            return _number("connection_concurrency", text, int)
+        caps = {}
+        for part in text.split(","):
+            provider, _, value = part.partition("=")
+            caps[provider.strip().lower()] = _number("connection_concurrency", value, int)
+        return caps
 
     @property
     def is_sqlite(self) -> bool:
@@ -61,3 +98,19 @@ class Settings:
     @property
     def secret_key_file(self) -> Path:
         return self.home / "secret.key"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _number(name: str, raw: str, kind: type[float] | type[int]) -> float | int:
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        raise SettingsError(
+            f"WRITEBACK_{name.upper()}={raw!r} is not a{'n integer' if kind is int else ' number'}"
+        ) from None
+    if value <= 0 and name not in ("keep_days",):
+        raise SettingsError(f"WRITEBACK_{name.upper()} must be greater than 0, got {raw!r}")
+    return value

@@ -65,14 +65,32 @@ def test_async_batch_records_each_outcome(stack: Server, sandbox: Sandbox) -> No
 def test_rate_limits_and_outages_are_retried(stack: Server, sandbox: Sandbox) -> None:
     customer = new_customer(stack, sandbox, "hubspot")
     customer.faults(failNext=["rate_limited", "unavailable", "drop"], retryAfterSeconds=0)
-    operation_id = accept(customer, "companies", {"type": "create", "record": {"name": "Stubborn"}})
+    # a contact: its email is unique in HubSpot, so the dropped attempt can be settled
+    operation_id = accept(
+        customer, "contacts", {"type": "create", "record": {"email": "stubborn@example.com"}}
+    )
     operation = wait_for(customer, operation_id)
     assert operation["status"] == "success", operation
     assert operation["metadata"]["retry"]["attempts"] == 4
     messages = [line["message"]["msg"] for line in customer.logs(operation_id)]
     assert sum("retrying in" in m for m in messages) == 3
+    assert any("attempt 3 got no answer" in m for m in messages)  # the drop
+    emails = [r["properties"]["email"] for r in customer.records("contacts")]
+    assert emails == ["stubborn@example.com"]  # written once
+
+
+def test_a_create_whose_answer_was_lost_is_not_resent_blindly(
+    stack: Server, sandbox: Sandbox
+) -> None:
+    customer = new_customer(stack, sandbox, "hubspot")
+    customer.faults(failNext=["drop_after_write"])
+    operation_id = accept(customer, "companies", {"type": "create", "record": {"name": "Once"}})
+    operation = wait_for(customer, operation_id)
+    # companies have no unique property and the installation declares no reconcileFields
+    assert operation["status"] == "failure", operation
+    assert operation["metadata"]["errorCode"] == "outcome_unknown"
     names = [r["properties"]["name"] for r in customer.records("companies")]
-    assert names == ["Stubborn"]  # written once
+    assert names == ["Once"]  # the lost attempt wrote it; nothing wrote it again
 
 
 def test_retry_after_is_honoured(stack: Server, sandbox: Sandbox) -> None:

@@ -87,41 +87,81 @@ async def count_in_progress(database_url: str) -> int:
     return value
 
 
-def test_sigkill_mid_run_loses_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_sigkill_mid_run_loses_nothing_and_duplicates_nothing(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     admin_key = "wbadmin_" + secrets.token_urlsafe(16)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     admin = httpx.Client(base_url=url + "/v1", headers={"X-Api-Key": admin_key}, timeout=30)
     harness = Server("sqlite", url, tmp_path, Settings(home=tmp_path), admin_key, admin)
     with serve_process(tmp_path, sandbox, admin_key, port) as process:
-        customer = new_customer(harness, sandbox, "salesforce")
-        customer.faults(latencyMs=300)  # writes are in flight when the kill comes
-        accepted: dict[str, str] = {}
-        for i in range(120):
-            response = customer.write(
-                "account",
-                {"type": "create", "mode": "asynchronous", "record": {"companyName": f"kill-{i}"}},
-            )
-            assert response.status_code == 200, response.text
-            accepted[response.json()["operationId"]] = f"kill-{i}"
+        # one customer's installation names the field that identifies an account, so an
+        # interrupted create can be looked up; the other's does not
+        matched = new_customer(
+            harness,
+            sandbox,
+            "salesforce",
+            write_objects={
+                "account": {"objectName": "account", "reconcileFields": ["companyName"]}
+            },
+        )
+        unmatched = new_customer(harness, sandbox, "salesforce")
+        accepted: dict[str, tuple[Customer, str]] = {}
+        for customer in (matched, unmatched):
+            customer.faults(latencyMs=300)  # writes are in flight when the kill comes
+        for i in range(60):
+            for name, customer in (("m", matched), ("u", unmatched)):
+                response = customer.write(
+                    "account",
+                    {
+                        "type": "create",
+                        "mode": "asynchronous",
+                        "record": {"companyName": f"kill-{name}-{i}"},
+                    },
+                )
+                assert response.status_code == 200, response.text
+                accepted[response.json()["operationId"]] = (customer, f"kill-{name}-{i}")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     unfinished = asyncio.run(count_in_progress(f"sqlite+aiosqlite:///{tmp_path / 'writeback.db'}"))
     assert unfinished > 0, "the kill came after every write had finished: nothing was tested"
-    customer.faults()
+    for customer in (matched, unmatched):
+        customer.faults()
     with serve_process(tmp_path, sandbox, admin_key, port):
-        finished = wait_all(customer, set(accepted))
-        written = Counter(r["Name"] for r in customer.records("Account"))
+        finished = {
+            op_id: op
+            for customer in (matched, unmatched)
+            for op_id, op in wait_all(
+                customer, {o for o, (c, _) in accepted.items() if c is customer}
+            ).items()
+        }
+        written = Counter(
+            r["Name"] for customer in (matched, unmatched) for r in customer.records("Account")
+        )
+        logs = {
+            operation_id: [line["message"]["msg"] for line in customer.logs(operation_id)]
+            for operation_id, (customer, _) in accepted.items()
+        }
         interrupted = {
             name
-            for operation_id, name in accepted.items()
-            if any("interrupted" in line["message"]["msg"] for line in customer.logs(operation_id))
+            for operation_id, (_, name) in accepted.items()
+            if any("got no answer" in msg for msg in logs[operation_id])
         }
-    assert all(op["status"] == "success" for op in finished.values())
-    assert set(written) == set(accepted.values())  # every accepted record reached Salesforce
-    twice = {name for name, count in written.items() if count == 2}
-    assert max(written.values()) <= 2
-    assert twice <= interrupted  # a duplicate only where the log says the kill hit mid-call
+    assert interrupted, "no write was cut off mid-call: nothing was tested"
+    assert max(written.values()) == 1  # nothing was written twice
+    for operation_id, (customer, name) in accepted.items():
+        operation = finished[operation_id]
+        if operation["status"] == "success":
+            assert written[name] == 1  # what succeeded is there, once
+        else:
+            # only an interrupted create without a way to look it up is left unknown
+            assert customer is unmatched and name in interrupted, (operation, logs[operation_id])
+            assert operation["metadata"]["errorCode"] == "outcome_unknown"
+    # with reconcileFields every write ends in success: the interrupted ones were found or
+    # were certainly absent and sent again
+    assert all(finished[o]["status"] == "success" for o, (c, _) in accepted.items() if c is matched)
+    assert {n for _, (c, n) in accepted.items() if c is matched} <= set(written)
     admin.close()
 
 

@@ -28,9 +28,12 @@ from writeback.api.routes import (
     webhooks,
     writes,
 )
+from writeback.api.write_problems import problem_for
 from writeback.services import build_services, build_worker
 from writeback.settings import Settings
+from writeback.store.errors import StoreUnavailable
 from writeback.store.migrate import upgrade_to_head
+from writeback.writes.errors import WriteError
 
 # The Write API first: routes are matched in order, and writes are the hot path.
 ROUTERS = (
@@ -72,7 +75,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             projects=ProjectCache(services.sessions),
             http=services.http,
             credentials=services.credentials,
-            writes=services.writes,
+            delivery=services.delivery,
         )
         worker_task = None
         if settings.embedded_worker:
@@ -82,9 +85,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         try:
             yield
         finally:
+            # uvicorn has finished the requests in flight; now the worker's calls
             if worker_task is not None:
+                await app.state.worker.stop(settings.drain_seconds)
                 worker_task.cancel()
-                await app.state.worker.drain(timeout=10)
             await services.close()
 
     app = FastAPI(
@@ -105,6 +109,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             remedy="Fetch the current state and retry with a different name or reference.",
         )
         return problem_response(problem, request)
+
+    @app.exception_handler(WriteError)
+    async def _write_error(request: Request, exc: WriteError) -> Response:
+        return problem_response(problem_for(exc), request)
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        return problem_response(problem_for(exc), request)
 
     app.add_middleware(RequestIdMiddleware)
 

@@ -15,10 +15,10 @@ from writeback.api.problems import not_found
 from writeback.connectors.credentials import CredentialStore
 from writeback.connectors.http import ProviderHttp
 from writeback.control.projects import find_project
+from writeback.operations.delivery import Delivery
 from writeback.settings import Settings
 from writeback.store.secrets import SecretBox
 from writeback.store.tables import Project
-from writeback.writes.executor import WriteService
 
 
 @dataclass
@@ -31,13 +31,13 @@ class AppState:
     projects: ProjectCache
     http: ProviderHttp
     credentials: CredentialStore
-    writes: WriteService
+    delivery: Delivery
 
     def changed(self) -> None:
         """Something in the control plane changed: drop what this process cached."""
         self.auth.clear()
         self.projects.clear()
-        self.writes.clear_cache()
+        self.delivery.executor.clear_cache()
 
 
 def app_state(request: Request) -> AppState:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,11 +18,21 @@ import orjson
 from pydantic import ValidationError
 
 from writeback.api.deps import AppState, visible_project
-from writeback.api.problems import PROBLEM_JSON, ApiProblem, invalid_request, validation_issues
+from writeback.api.problems import (
+    PROBLEM_JSON,
+    ApiProblem,
+    invalid_request,
+    retry_after_header,
+    validation_issues,
+)
 from writeback.api.request_id import usable_request_id
+from writeback.api.write_problems import problem_for
 from writeback.common.asgi import read_body
+from writeback.operations.delivery import OperationHook, WriteReply
+from writeback.operations.idempotency import IdempotentWrites, parse_key, request_fingerprint
+from writeback.store.errors import StoreUnavailable
 from writeback.store.tables import new_id
-from writeback.writes.executor import WriteReply
+from writeback.writes.errors import WriteError
 from writeback.writes.request import WriteRequest
 
 WRITE_PATH = re.compile(r"^/v1/projects/([^/]+)/integrations/([^/]+)/objects/([^/]+)/?$")
@@ -36,14 +46,45 @@ async def authorized_write(
     integration: str,
     object_name: str,
     request: WriteRequest | Callable[[], WriteRequest],
+    *,
+    idempotency_key: Sequence[str | bytes] = (),
+    raw_body: bytes = b"",
+    request_id: str | None = None,
 ) -> WriteReply:
     """A write as the holder of `api_key`: caller, project and target come from short-lived
     caches, and no database connection is held while the provider answers. `request` may be a
-    parser, called after authentication (a bad key is reported before a bad body)."""
+    parser, called after authentication (a bad key is reported before a bad body).
+
+    With `idempotency_key` (the `Idempotency-Key` header values) the write runs once per key
+    and project: `raw_body` identifies the request, and an answer that is a problem (stored for
+    replays) comes back as a reply with `Content-Type: application/problem+json`."""
     caller = await state.auth.caller_for_key(api_key)
     project = visible_project(await state.projects.find(project_ref), caller, project_ref)
+    key = parse_key(idempotency_key)
     body = request() if callable(request) else request
-    return await state.writes.write(project.id, integration, object_name, body)
+    if key is None:
+        return await state.delivery.write(project.id, integration, object_name, body)
+    delivery = state.delivery
+    keys = IdempotentWrites(
+        delivery.committer, state.engine, hours=state.settings.idempotency_hours
+    )
+
+    def write(on_operation: OperationHook) -> Awaitable[WriteReply]:
+        return delivery.write(project.id, integration, object_name, body, on_operation=on_operation)
+
+    def render(error: WriteError) -> WriteReply:
+        problem = problem_for(error)
+        headers = {"Content-Type": PROBLEM_JSON, **retry_after_header(problem)}
+        return WriteReply(problem.status, problem.body(request_id), headers)
+
+    return await keys.run(
+        project.id,
+        key,
+        request_fingerprint("POST", f"/integrations/{integration}/objects/{object_name}", raw_body),
+        write,
+        render=render,
+        answer_at_accept=body.mode == "asynchronous",
+    )
 
 
 class FastWritePath:
@@ -80,12 +121,26 @@ class FastWritePath:
                 except ValidationError as exc:
                     raise invalid_request(validation_issues(exc.errors())) from exc
 
-            reply = await authorized_write(state, key, project, integration, object_name, parse)
+            reply = await authorized_write(
+                state,
+                key,
+                project,
+                integration,
+                object_name,
+                parse,
+                idempotency_key=[v for k, v in scope["headers"] if k == b"idempotency-key"],
+                raw_body=body,
+                request_id=request_id,
+            )
             status, payload, extra = reply.status, orjson.dumps(reply.body), reply.headers
             content_type = b"application/json"
-        except ApiProblem as problem:
-            status, payload, extra = problem.status, orjson.dumps(problem.body(request_id)), {}
-            content_type = PROBLEM_JSON.encode()
+            if "Content-Type" in extra:  # a problem kept under an Idempotency-Key
+                extra = dict(extra)
+                content_type = extra.pop("Content-Type").encode()
+        except (ApiProblem, WriteError, StoreUnavailable) as error:
+            problem = error if isinstance(error, ApiProblem) else problem_for(error)
+            status, payload = problem.status, orjson.dumps(problem.body(request_id))
+            extra, content_type = retry_after_header(problem), PROBLEM_JSON.encode()
         except Exception:
             log.exception("unhandled error on a write")
             problem = ApiProblem(

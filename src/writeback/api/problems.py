@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -38,6 +39,8 @@ class ApiProblem(Exception):
         issues: list[dict[str, Any]] | None = None,
         retryable: bool = False,
         context: dict[str, Any] | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -47,6 +50,8 @@ class ApiProblem(Exception):
         self.issues = issues
         self.retryable = retryable
         self.context = context
+        self.code = code  # a stable, machine-readable reason (extension)
+        self.retry_after = retry_after  # seconds; also sent as the Retry-After header
 
     def body(self, request_id: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -60,6 +65,11 @@ class ApiProblem(Exception):
         }
         if request_id:
             body["requestId"] = request_id
+        if self.code:
+            body["code"] = self.code
+        if self.retry_after is not None:
+            when = datetime.now(UTC) + timedelta(seconds=self.retry_after)
+            body["retryAfter"] = when.isoformat().replace("+00:00", "Z")
         if self.remedy:
             body["remedy"] = self.remedy
         if self.issues is not None:
@@ -85,8 +95,14 @@ def bad_input(
     )
 
 
+def retry_after_header(problem: ApiProblem) -> dict[str, str]:
+    if problem.retry_after is not None:
+        return {"Retry-After": str(max(1, math.ceil(problem.retry_after)))}
+    return {"Retry-After": "1"} if problem.status == 503 else {}
+
+
 def problem_response(problem: ApiProblem, request: Request) -> JSONResponse:
-    headers = {"Retry-After": "1"} if problem.status == 503 else None
+    headers = retry_after_header(problem) or None
     return JSONResponse(
         problem.body(getattr(request.state, "request_id", None)),
         status_code=problem.status,

@@ -3,6 +3,11 @@
 Sandbox mode (`WRITEBACK_SANDBOX_URL=http://127.0.0.1:P`, read into `Settings.sandbox_url`)
 points every one of them at a running `writeback sandbox`: the emulators serve the same paths on
 one host, so only the scheme and host change. Nothing else spells out a provider URL.
+
+Salesforce orgs also log in (and refresh tokens) at other hosts than login.salesforce.com: a
+sandbox org at test.salesforce.com, any org at its My Domain. A connection's `login_url` names
+that host; in sandbox mode such a host maps to `<sandbox>/_host/<host>/…`, where the emulator
+answers as that host would.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 _ORIGIN = re.compile(r"^https://[^/]+")
 
@@ -44,6 +50,29 @@ _URLS: dict[str, ProviderUrls] = {
 
 def _to_sandbox(url: str, sandbox: str) -> str:
     return _ORIGIN.sub(sandbox, url)
+
+
+def _default_hosts() -> frozenset[str]:
+    """The hosts the URL table names (templated ones left out): the sandbox serves them at
+    its root."""
+    found = set()
+    for urls in _URLS.values():
+        every = [urls.base_url, urls.auth_url, urls.token_url, *urls.module_base_urls.values()]
+        if urls.health_check_url:
+            every.append(urls.health_check_url)
+        found.update(urlsplit(url).hostname or "" for url in every if "{{" not in url)
+    return frozenset(found)
+
+
+def to_sandbox_host(url: str, sandbox: str) -> str:
+    """An https provider URL on the sandbox: a default host of the URL table maps to the
+    sandbox root (as `provider_urls` does); any other host keeps its name in the path,
+    `https://test.salesforce.com/x` → `<sandbox>/_host/test.salesforce.com/x`."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in _default_hosts():
+        return _to_sandbox(url, sandbox)
+    return _ORIGIN.sub(sandbox.rstrip("/") + "/_host/" + host, url)
 
 
 def provider_urls(name: str, sandbox: str | None = None) -> ProviderUrls | None:
@@ -83,3 +112,64 @@ def localize(value: Any, sandbox: str | None) -> Any:
     if isinstance(value, str) and value.startswith("https://"):
         return _to_sandbox(value, sandbox)
     return value
+
+
+# --- Salesforce login hosts --------------------------------------------------------------
+
+SALESFORCE_LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+SALESFORCE_SANDBOX_LOGIN_URL = "https://test.salesforce.com"
+_MY_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+my\.salesforce\.com$")
+
+
+class LoginUrlError(ValueError):
+    pass
+
+
+def check_salesforce_login_url(url: str) -> str:
+    """The URL as a bare origin (`https://host`) if it is a Salesforce login host:
+    login.salesforce.com, test.salesforce.com, or a My Domain (`*.my.salesforce.com`, sandbox
+    ones `*.sandbox.my.salesforce.com`); else LoginUrlError saying why."""
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https":
+        raise LoginUrlError(f"{url!r} is not an https URL")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.username or parts.password or port is not None:
+        raise LoginUrlError(f"{url!r} must not carry credentials or a port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise LoginUrlError(f"{url!r} must be a bare origin such as https://test.salesforce.com")
+    host = (parts.hostname or "").lower()
+    if host not in SALESFORCE_LOGIN_HOSTS and not _MY_DOMAIN.match(host):
+        raise LoginUrlError(
+            f"{host!r} is not a Salesforce login host (login.salesforce.com,"
+            " test.salesforce.com, or a My Domain host <name>.my.salesforce.com)"
+        )
+    return f"https://{host}"
+
+
+def salesforce_login_url_for_instance(instance_url: str | None) -> str | None:
+    """Where an org whose instance URL this is logs in, when the URL tells: a sandbox org's
+    My Domain (`*.sandbox.my.salesforce.com`) means test.salesforce.com. None: the default
+    host (login.salesforce.com)."""
+    if not instance_url:
+        return None
+    parts = urlsplit(instance_url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host.endswith(".sandbox.my.salesforce.com"):
+        return SALESFORCE_SANDBOX_LOGIN_URL
+    return None
+
+
+def token_url(provider: str, login_url: str | None, sandbox: str | None = None) -> str:
+    """The token endpoint a connection refreshes at: `<login_url>/services/oauth2/token` when
+    the connection names its login host (Salesforce), else the catalog's; in sandbox mode the
+    sandbox's equivalent."""
+    if login_url:
+        url = login_url.rstrip("/") + "/services/oauth2/token"
+        return to_sandbox_host(url, sandbox) if sandbox is not None else url
+    urls = provider_urls(provider, sandbox)
+    if urls is None:
+        raise KeyError(f"no URLs registered for provider {provider!r}")
+    return urls.token_url

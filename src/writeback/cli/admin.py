@@ -139,7 +139,7 @@ def serve(
 
     def serve_here() -> None:
         app = asgi_app(create_app(settings, migrate=False))
-        run_one(app, host, port, log_level, reuse_port or workers > 1)
+        run_one(app, host, port, log_level, reuse_port or workers > 1, settings.drain_seconds)
 
     if workers == 1:
         serve_here()

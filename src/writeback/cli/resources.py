@@ -310,6 +310,19 @@ def operations_logs(
     emit(found, as_json, LOG_COLUMNS)
 
 
+@operations.command("retry")
+def operations_retry(
+    operation_id: Annotated[str, typer.Argument(help="Operation id of a failed write.")],
+    project: ProjectOpt,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay a failed (or outcome-unknown) write: a new attempt on the same operation."""
+    found = client(url, api_key).post(f"/projects/{project}/operations/{operation_id}:retry", {})
+    emit(found, as_json, OPERATION_COLUMNS)
+
+
 @operations.command("list")
 def operations_list(
     project: ProjectOpt,

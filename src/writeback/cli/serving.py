@@ -36,11 +36,21 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def run_one(app: Any, host: str, port: int, log_level: str, reuse_port: bool) -> None:
+def run_one(
+    app: Any, host: str, port: int, log_level: str, reuse_port: bool, drain_seconds: float = 25.0
+) -> None:
     tune_gc()
-    # no proxy-header rewriting: writeback does not trust X-Forwarded-* unless told to
+    # no proxy-header rewriting: writeback does not trust X-Forwarded-* unless told to.
+    # On SIGTERM uvicorn stops accepting, lets requests in flight finish (bounded), then the
+    # app's shutdown drains the embedded worker.
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, access_log=False, proxy_headers=False
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=max(1, int(drain_seconds)),
     )
     server = uvicorn.Server(config)
     if reuse_port:

@@ -30,10 +30,11 @@ async def _run(settings: Settings) -> None:
     task = loop.create_task(worker.run_forever())
     console.print(f"worker {worker.owner} running; Ctrl-C stops it")
     await stop.wait()
+    # stop claiming, let calls in flight finish, give back every claim still held at once
+    await worker.stop(settings.drain_seconds)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    await worker.drain(timeout=30)  # let started jobs finish; unfinished ones are taken over
     await services.close()
 
 

@@ -8,6 +8,7 @@ anything that stops the call as a whole (auth, rate limits, outages, network) is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from writeback.writes.planning import PlannedRecord
@@ -49,6 +50,7 @@ class RecordResult:
     errors: list[RecordError] = field(default_factory=list)
     raw: str | None = None  # the provider's body, for `rawResponse`
     warnings: list[RecordError] = field(default_factory=list)  # non-blocking problems
+    unknown: bool = False  # the request may have reached the provider; no answer came
 
 
 @dataclass
@@ -71,6 +73,7 @@ class ConnectorError(Exception):
         raw: str | None = None,
         retry_after: float | None = None,
         code: str | None = None,
+        sent: bool = False,
     ) -> None:
         super().__init__(message)
         self.error_class = error_class
@@ -79,21 +82,48 @@ class ConnectorError(Exception):
         self.raw = raw
         self.retry_after = retry_after
         self.code = code
+        self.sent = sent  # the request left: the provider may have acted on it
 
     @property
     def retryable(self) -> bool:
         return self.error_class in RETRYABLE or self.code == "UNABLE_TO_LOCK_ROW"
 
+    @property
+    def outcome_unknown(self) -> bool:
+        """The request may have been carried out, and no answer says whether it was: a
+        timeout or a dropped connection after sending, or a gateway that gave up waiting."""
+        return self.sent and (self.error_class == "network" or self.status == 504)
+
 
 WriteHeaders = list[tuple[str, str]]
+
+
+@dataclass
+class Verdict:
+    """What a connector found for one record of a create whose answer was lost."""
+
+    record_id: str | None = None  # found: the record that attempt created
+    how: str = ""  # how it was found, for the log
+    send: bool = False  # certainly not written (or the provider refuses a duplicate): send
+    adopt: bool = False  # send, and a "duplicate" answer names the record to take
+    later: bool = False  # cannot tell yet; asking again later may
+    reason: str = "writeback cannot look the record up"  # why it cannot be known
 
 
 class Connector(Protocol):
     provider: str
 
     async def create(
-        self, object_name: str, record: PlannedRecord, headers: WriteHeaders
-    ) -> RecordResult: ...
+        self,
+        object_name: str,
+        record: PlannedRecord,
+        headers: WriteHeaders,
+        *,
+        adopt_since: datetime | None = None,
+    ) -> RecordResult:
+        """`adopt_since`: a duplicate-value refusal naming a record created since then is that
+        record's successful create (an earlier attempt wrote it)."""
+        ...
 
     async def update(
         self, object_name: str, record: PlannedRecord, headers: WriteHeaders
@@ -110,6 +140,8 @@ class Connector(Protocol):
         records: list[PlannedRecord],
         all_or_none: bool,
         headers: WriteHeaders,
+        *,
+        adopt_since: datetime | None = None,
     ) -> BatchOutcome: ...
 
     async def current_values(
@@ -117,3 +149,36 @@ class Connector(Protocol):
     ) -> dict[str, dict[str, Any]]:
         """Current values of `fields` for each record id (for `writeOnUpdate: ifEmpty`)."""
         ...
+
+    async def reconcile(
+        self,
+        object_name: str,
+        records: list[PlannedRecord],
+        match_fields: list[str],
+        since: datetime,
+    ) -> list[Verdict]:
+        """For a create whose answer was lost: per record, the record it created (if found
+        among records created since `since`), or whether sending it again is safe."""
+        ...
+
+
+def match_key(record: PlannedRecord, fields: list[str]) -> tuple[str, ...] | None:
+    """The values of `fields` in `record` (text, case-folded), or None if one is missing: a
+    record can be looked up by its match fields only when it has all of them."""
+    if not fields:
+        return None
+    values = []
+    for name in fields:
+        value = record.fields.get(name)
+        if value is None or value == "" or isinstance(value, dict | list):
+            return None
+        values.append(str(value).casefold())
+    return tuple(values)
+
+
+def no_match_fields(fields: list[str]) -> Verdict:
+    if fields:
+        return Verdict(reason=f"the record lacks a value for {', '.join(fields)}")
+    return Verdict(
+        reason="the installation declares no reconcileFields for this object to look it up by"
+    )

@@ -25,6 +25,11 @@ from writeback.connectors.contract import ConnectorError
 
 USER_AGENT = "writeback/0.1"
 MAX_IDLE_PER_ORIGIN = 256  # kept-alive connections beyond this are closed after use
+# A kept-alive connection idle longer than this is not reused: servers close idle connections
+# (uvicorn after 5 s), and a request written just as the server closes gets no answer, which
+# for a create is an unknown outcome. A fresh connection costs a handshake; that is cheaper.
+MAX_IDLE_SECONDS = 4.0
+TIMED_OUT = "TIMED_OUT"  # ConnectorError.code: the provider may still be working on it
 
 
 @dataclass
@@ -70,6 +75,7 @@ class _Connection(asyncio.Protocol):
         self._headers = _Headers()
         self._body: list[bytes] = []
         self.keep_alive = True
+        self.idle_since = 0.0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -137,15 +143,17 @@ class ProviderHttp:
 
     async def _connect(self, scheme: str, host: str, port: int) -> _Connection:
         idle = self._idle.get((scheme, host, port))
+        loop = asyncio.get_running_loop()
         while idle:
             connection = idle.pop()
             if (
                 not connection.closed
                 and connection.transport
                 and not connection.transport.is_closing()
+                and loop.time() - connection.idle_since < MAX_IDLE_SECONDS
             ):
                 return connection
-        loop = asyncio.get_running_loop()
+            connection.close()
         try:
             _, protocol = await asyncio.wait_for(
                 loop.create_connection(
@@ -174,6 +182,7 @@ class ProviderHttp:
         form: dict[str, str] | None = None,
         headers: list[tuple[str, str]] | None = None,
         params: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> HttpResponse:
         parts = urlsplit(url)
         scheme = parts.scheme
@@ -205,12 +214,18 @@ class ProviderHttp:
             lines.append(f"Content-Length: {len(body)}")
         payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         connection = await self._connect(scheme, host, port)
+        # from here on the request may reach the provider: a failure without an answer leaves
+        # its outcome unknown (`sent=True`), which callers must not treat as "not done"
+        wait = self._timeout if timeout is None else timeout
         try:
-            response = await asyncio.wait_for(connection.send(payload), self._timeout)
+            response = await asyncio.wait_for(connection.send(payload), wait)
         except TimeoutError as exc:
             connection.close()
             raise ConnectorError(
-                "network", f"no answer from {scheme}://{parts.netloc} within {self._timeout:.0f}s"
+                "network",
+                f"no answer from {scheme}://{parts.netloc} within {wait:g}s",
+                sent=True,
+                code=TIMED_OUT,
             ) from exc
         except asyncio.CancelledError:
             connection.close()  # half-used: neither reusable nor worth keeping open
@@ -218,10 +233,13 @@ class ProviderHttp:
         except ConnectorError as exc:
             connection.close()
             raise ConnectorError(
-                "network", f"could not reach {scheme}://{parts.netloc}: {exc.message}"
+                "network",
+                f"lost the answer from {scheme}://{parts.netloc}: {exc.message}",
+                sent=True,
             ) from exc
         idle = self._idle.setdefault((scheme, host, port), [])
         if connection.keep_alive and not connection.closed and len(idle) < MAX_IDLE_PER_ORIGIN:
+            connection.idle_since = asyncio.get_running_loop().time()
             idle.append(connection)
         else:
             connection.close()

@@ -65,6 +65,9 @@ class WriteConfigObject(_Strict):
     selectedFieldSettings: dict[str, FieldSetting] = Field(default_factory=dict)
     selectedValueDefaults: dict[str, LegacyValueDefault] = Field(default_factory=dict)
     inheritMapping: StrictBool | None = None  # the docs put it here too; the manifest wins
+    # writeback extension: fields (as the app names them) that identify a created record, so
+    # a create whose answer was lost can be found in the CRM instead of sent again
+    reconcileFields: list[StrictStr] | None = Field(default=None, min_length=1, max_length=5)
 
     @property
     def deletion_enabled(self) -> bool:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from writeback.operations.committer import defer_insert, defer_status
+from writeback.store.committer import defer_insert, defer_status
 from writeback.store.tables import (
     AutoBatch,
     AutoBatchItem,
@@ -73,6 +73,7 @@ def _operation_row(
 async def enqueue_write(
     conn: AsyncConnection,
     *,
+    operation_id: str,
     installation: Any,
     config_id: str,
     object_name: str,
@@ -81,7 +82,6 @@ async def enqueue_write(
     record_count: int,
 ) -> str:
     """One asynchronous write: its operation and its job, in the caller's transaction."""
-    operation_id = new_id()
     moment = now()
     defer_insert(
         conn,
@@ -98,25 +98,41 @@ async def enqueue_write(
     defer_insert(
         conn,
         WriteJob.__table__,  # type: ignore[arg-type]
-        {
-            "id": new_id(),
-            "operation_id": operation_id,
-            "project_id": installation.project_id,
-            "installation_id": installation.id,
-            "kind": "write",
-            "payload": payload,
-            "status": "queued",
-            "attempts": 0,
-            "next_attempt_at": moment,
-            "deadline_at": moment + timedelta(hours=deadline_hours),
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "create_time": moment,
-            "update_time": None,
-        },
+        job_row(operation_id, installation, "write", payload, moment, deadline_hours),
     )
     defer_status(conn, installation=(installation.id, "in_progress"))
     return operation_id
+
+
+def unaccept(operation_id: str) -> Any:
+    """For an accept whose commit was not confirmed to its caller (who was told to retry):
+    if it committed after all, and no worker started it, it is withdrawn."""
+
+    async def unit(conn: AsyncConnection) -> None:
+        withdrawn = await conn.execute(
+            update(WriteJob)
+            .where(
+                WriteJob.operation_id == operation_id,
+                WriteJob.status == "queued",
+                WriteJob.attempts == 0,
+            )
+            .values(status="done")
+        )
+        if withdrawn.rowcount:
+            await conn.execute(
+                update(OperationTable)
+                .where(
+                    OperationTable.c.id == operation_id, OperationTable.c.status == "in_progress"
+                )
+                .values(
+                    status="failure",
+                    result="not accepted: the database confirmed the write too late, after the"
+                    " caller was answered 503; nothing was sent",
+                    update_time=now(),
+                )
+            )
+
+    return unit
 
 
 async def add_to_auto_batch(
@@ -199,8 +215,46 @@ async def add_to_auto_batch(
     return str(operation_id)
 
 
+def job_row(
+    operation_id: str,
+    installation: Any,
+    kind: str,
+    payload: dict[str, Any],
+    moment: datetime,
+    deadline_hours: float,
+) -> dict[str, Any]:
+    """A queued job for `operation_id` (every column, so rows insert together)."""
+    return {
+        "id": new_id(),
+        "operation_id": operation_id,
+        "project_id": installation.project_id,
+        "installation_id": installation.id,
+        "connection_id": installation.connection_id,
+        "kind": kind,
+        "payload": payload,
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": moment,
+        "deadline_at": moment + timedelta(hours=deadline_hours),
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "claim_token": None,
+        "sending_attempt": None,
+        "unknown_since": None,
+        "create_time": moment,
+        "update_time": None,
+    }
+
+
 async def queue_auto_batch(conn: AsyncConnection, batch_id: str) -> None:
     batch = (await conn.execute(select(AutoBatch).where(AutoBatch.id == batch_id))).one()
+    installation = (
+        await conn.execute(
+            select(Installation.id, Installation.project_id, Installation.connection_id).where(
+                Installation.id == batch.installation_id
+            )
+        )
+    ).one()
     moment = now()
     await conn.execute(
         update(OperationTable)
@@ -219,22 +273,14 @@ async def queue_auto_batch(conn: AsyncConnection, batch_id: str) -> None:
     await conn.execute(
         insert(WriteJob.__table__),
         [
-            {
-                "id": new_id(),
-                "operation_id": batch.operation_id,
-                "project_id": batch.project_id,
-                "installation_id": batch.installation_id,
-                "kind": "autobatch",
-                "payload": {"batchId": batch_id},
-                "status": "queued",
-                "attempts": 0,
-                "next_attempt_at": moment,
-                "deadline_at": moment + timedelta(hours=batch.retry_deadline_hours),
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "create_time": moment,
-                "update_time": None,
-            }
+            job_row(
+                batch.operation_id,
+                installation,
+                "autobatch",
+                {"batchId": batch_id},
+                moment,
+                batch.retry_deadline_hours,
+            )
         ],
     )
 
@@ -261,37 +307,3 @@ async def flush_due_batches(conn: AsyncConnection) -> int:
             await queue_auto_batch(conn, batch_id)
             flushed += 1
     return flushed
-
-
-async def claim_jobs(
-    conn: AsyncConnection, owner: str, lease_seconds: float, limit: int
-) -> list[Any]:
-    """Due jobs, and jobs whose worker's lease ran out, leased to `owner`."""
-    moment = now()
-    due = (
-        select(WriteJob.id)
-        .where(
-            or_(
-                and_(WriteJob.status == "queued", WriteJob.next_attempt_at <= moment),
-                and_(WriteJob.status == "running", WriteJob.lease_expires_at < moment),
-            )
-        )
-        .order_by(WriteJob.next_attempt_at)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)  # several workers never take the same job
-    claimed = await conn.execute(
-        update(WriteJob)
-        .where(WriteJob.id.in_(due.scalar_subquery()))
-        .values(
-            status="running",
-            lease_owner=owner,
-            lease_expires_at=moment + timedelta(seconds=lease_seconds),
-            attempts=WriteJob.attempts + 1,
-            update_time=moment,
-        )
-        .returning(WriteJob)
-        .execution_options(synchronize_session=False)
-    )
-    return list(claimed.all())

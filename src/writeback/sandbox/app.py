@@ -98,6 +98,8 @@ class SandboxApp:
         except HttpError as exc:
             response = exc.response
         except DropConnection:
+            if request.method != "GET":
+                self.registry.touch()  # an after-write fault may have changed state
             await _drop(send)
             return
         except Exception:

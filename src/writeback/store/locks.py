@@ -37,8 +37,7 @@ class NoLock:
 
 
 def sqlite_file_lock(engine: AsyncEngine, suffix: str) -> FileLock | NoLock:
-    """A lock shared by every process on the same SQLite file (no lock on PostgreSQL, where
-    row locks do the job)."""
+    """A lock shared by every process on the same SQLite file; no lock on PostgreSQL."""
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
         return FileLock(database + suffix)

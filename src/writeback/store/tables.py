@@ -243,8 +243,8 @@ class WriteJob(Base):
     The queue is this table: accepting a write commits its operation and its job together.
     Each claim gets its own `claim_token`; every later change of the job is conditional on it,
     so a worker that lost its claim can change nothing. `sending_attempt` is set, durably,
-    before a provider call and cleared once its outcome is recorded: a job claimed with it set
-    had an attempt whose outcome is unknown.
+    before a provider call and cleared once its outcome is known: a job claimed with it set had
+    an attempt whose outcome is unknown, and recovers it before anything else.
     """
 
     __tablename__ = "write_job"
@@ -269,6 +269,9 @@ class WriteJob(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     claim_token: Mapped[str | None] = mapped_column(String(64))
     sending_attempt: Mapped[int | None] = mapped_column(Integer)
+    # when the first attempt that may have written began: a lost answer is looked for among
+    # records created since then
+    unknown_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     update_time: Mapped[datetime | None] = mapped_column(UtcDateTime, onupdate=utcnow)
 

@@ -16,6 +16,26 @@ class WriteOutcome:
     warnings: list[RecordError] = field(default_factory=list)
     failure: ConnectorError | None = None  # the call as a whole failed
     provider_calls: int = 0
+    write_type: str = "create"
+    recheck: bool = False  # an unknown outcome that asking the provider again later may settle
+
+    @property
+    def unknown_count(self) -> int:
+        """Records that may or may not have been written: no answer says."""
+        return sum(r.unknown for r in self.results)
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Nothing is known to have been written, and something may have been."""
+        return not self.succeeded and self.unknown_count > 0
+
+    @property
+    def retryable(self) -> bool:
+        """Safe and sensible to send the same write again: the failure may pass, and sending
+        it again cannot write a record twice (a create whose outcome is unknown could)."""
+        if self.failure is None or not self.failure.retryable:
+            return False
+        return not (self.unknown_count and self.write_type == "create")
 
     @property
     def success_count(self) -> int:
@@ -35,12 +55,15 @@ class WriteOutcome:
 
     def summary(self, write_type: str, object_name: str) -> str:
         if self.batch:
+            unknown = f", {self.unknown_count} unknown" if self.unknown_count else ""
             return (
                 f"Batch write completed ({self.success_count} succeeded,"
-                f" {self.failure_count} failed)"
+                f" {self.failure_count} failed{unknown})"
             )
         if self.succeeded:
             return f"[{object_name}] {write_type} succeeded"
+        if self.outcome_unknown:
+            return f"[{object_name}] Outcome unknown: {self.first_error()}"
         first = self.first_error()
         return f"[{object_name}] Error writing to provider: {first}"
 
@@ -103,6 +126,6 @@ def response_body(operation_id: str, outcome: WriteOutcome) -> tuple[int, dict[s
     warnings = outcome.warnings + [w for r in outcome.results for w in r.warnings]
     if warnings:
         body["warnings"] = _messages(warnings)
-    if outcome.failure is not None:
-        body["retryable"] = outcome.failure.retryable  # extension: safe to send again?
+    if outcome.failure is not None or outcome.unknown_count:
+        body["retryable"] = outcome.retryable  # extension: safe to send again?
     return status, body

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from writeback.api.problems import ApiProblem, issue, not_found
 from writeback.control.config_content import WriteConfigObject, parse_content
 from writeback.control.projects import looks_like_uuid
 from writeback.store.tables import (
@@ -19,8 +18,10 @@ from writeback.store.tables import (
     Installation,
     InstallationConfig,
     Integration,
+    Project,
     Revision,
 )
+from writeback.writes.errors import FieldIssue, WriteTargetNotFound
 from writeback.writes.mapping import WriteMapping, build_mapping, resolve_write_object
 
 
@@ -32,10 +33,17 @@ class WriteTarget:
     config: InstallationConfig
     connection: Connection
     group: Group
+    project_settings: dict[str, Any]
 
     @property
     def provider(self) -> str:
         return self.integration.provider
+
+    @property
+    def resend_unknown_creates(self) -> bool:
+        """The project prefers at-least-once: creates whose outcome is unknown are resent."""
+        policy = self.project_settings.get("deliveryPolicy") or {}
+        return policy.get("unknownCreateOutcome") == "resend"
 
 
 async def load_target(
@@ -46,18 +54,18 @@ async def load_target(
         condition = or_(Integration.id == integration_ref.lower(), condition)
     row = (
         await session.execute(
-            select(Integration, Revision)
+            select(Integration, Revision, Project.settings)
             .join(Revision, Revision.id == Integration.latest_revision_id)
+            .join(Project, Project.id == Integration.project_id)
             .where(Integration.project_id == project_id, condition)
         )
     ).first()
     if row is None:
-        raise not_found(
-            "Integration",
-            integration_ref,
-            "Use an integration id or name from GET /v1/projects/{project}/integrations.",
+        raise WriteTargetNotFound(
+            f"Integration {integration_ref!r} not found.",
+            remedy="Use an integration id or name from GET /v1/projects/{project}/integrations.",
         )
-    integration, revision = row
+    integration, revision, project_settings = row
     found = (
         await session.execute(
             select(Installation, Group, InstallationConfig, Connection)
@@ -68,15 +76,22 @@ async def load_target(
         )
     ).first()
     if found is None:
-        raise ApiProblem(
-            404,
+        raise WriteTargetNotFound(
             f"Group {group_ref!r} has no installation of integration {integration.name!r}.",
             remedy="Check the groupRef, or install the integration for this group"
             " (POST …/integrations/{integration}/installations).",
-            issues=[issue("body", "groupRef", "no installation for this group", group_ref)],
+            issues=[FieldIssue("body", "groupRef", "no installation for this group", group_ref)],
         )
     installation, group, config, connection = found
-    return WriteTarget(integration, revision.content, installation, config, connection, group)
+    return WriteTarget(
+        integration,
+        revision.content,
+        installation,
+        config,
+        connection,
+        group,
+        dict(project_settings or {}),
+    )
 
 
 @dataclass

@@ -81,3 +81,12 @@ def test_faults_come_after_the_token_check(new_hs: Any) -> None:
         hs.client(token="bogus").crm.contacts.basic_api.get_page()
     with pytest.raises(ServiceException):  # the queued fault is still there for a real call
         hs.client().crm.contacts.basic_api.get_page()
+
+
+def test_drop_after_write_creates_the_record_the_client_never_hears_of(new_hs: Any) -> None:
+    hs: HsTenant = new_hs(faults={"failNext": ["drop_after_write"]})
+    contacts = hs.no_retry_client().crm.contacts.basic_api
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        contacts.create(ContactCreate(properties={"email": "hs@example.com"}))
+    assert [r["properties"]["email"] for r in hs.records("contacts")] == ["hs@example.com"]
+    assert contacts.create(ContactCreate(properties={"email": "next@example.com"})).id

@@ -114,3 +114,17 @@ def test_token_dies_early_with_token_lifetime_fault(new_org: Callable[..., SfOrg
     assert response.json() == [
         {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
     ]
+
+
+def test_drop_after_write_creates_the_record_the_client_never_hears_of(
+    new_org: Callable[..., SfOrg],
+) -> None:
+    org = new_org(faults={"failNext": ["drop_after_write"]})
+    sf = org.client()
+    with pytest.raises(
+        (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
+    ):
+        sf.Contact.create({"LastName": "Lost", "Email": "sf@example.com"})
+    found = org.admin("GET", "/records/Contact").json()["records"]
+    assert [r["Email"] for r in found] == ["sf@example.com"]
+    assert sf.Contact.create({"LastName": "Next"})["success"] is True  # only the next one

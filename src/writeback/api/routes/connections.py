@@ -1,6 +1,11 @@
 """Connections: import credentials (`connections:generate`), list, get, delete.
 
 Tokens live only in `credentials_encrypted`; they are returned only with `includeCreds=true`.
+
+Salesforce connections refresh their tokens at the host they were authorised against:
+`providerMetadata.loginUrl.value` (e.g. https://test.salesforce.com for a sandbox org), or, when
+absent, test.salesforce.com for an instance URL on `*.sandbox.my.salesforce.com`; otherwise
+login.salesforce.com. It is kept in `Connection.login_url`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from writeback.api.routes.provider_apps import (
     provider_app_json,
 )
 from writeback.api.serialize import compact, times, ts
+from writeback.catalog.urls import (
+    LoginUrlError,
+    check_salesforce_login_url,
+    salesforce_login_url_for_instance,
+)
 from writeback.connectors.salesforce.instance import InstanceUrlError, instance_url
 from writeback.store.tables import Connection, Consumer, Group, Installation, ProviderApp
 
@@ -258,11 +268,35 @@ def _check_salesforce_location(body: GenerateConnection, sandbox: str | None) ->
         ) from exc
 
 
+def login_url(body: GenerateConnection) -> str | None:
+    """Where a Salesforce connection logs in and refreshes its tokens (None: the default host,
+    login.salesforce.com). Other providers have one login host."""
+    if body.provider != "salesforce":
+        return None
+    metadata = body.providerMetadata or {}
+    given = metadata.get("loginUrl")
+    if given is not None:
+        try:
+            return check_salesforce_login_url(given.value)
+        except LoginUrlError as exc:
+            raise bad_input(
+                "providerMetadata.loginUrl.value",
+                str(exc),
+                "Send the origin the customer authorised at: https://login.salesforce.com,"
+                " https://test.salesforce.com (sandbox orgs) or their My Domain"
+                " (https://<name>.my.salesforce.com); or leave loginUrl out.",
+                given.value,
+            ) from exc
+    instance = metadata.get("instanceUrl")
+    return salesforce_login_url_for_instance(instance.value if instance else None)
+
+
 @router.post(PATH + ":generate", status_code=201)
 async def generate(projectIdOrName: str, body: GenerateConnection, ctx: CtxDep) -> dict[str, Any]:
     project = await ctx.project(projectIdOrName)
     body.provider = checked_provider(body.provider)
     _check_salesforce_location(body, ctx.state.settings.sandbox_url)
+    login = login_url(body)
     scheme, secret_payload, expires_at, scopes = _credential_payload(body)
     app = None
     if body.providerAppId:
@@ -288,6 +322,7 @@ async def generate(projectIdOrName: str, body: GenerateConnection, ctx: CtxDep) 
         credentials_encrypted=ctx.state.box.encrypt_json(secret_payload),
         access_token_expires_at=expires_at,
         scopes=scopes,
+        login_url=login,
         provider_metadata={
             key: value.model_dump(exclude_none=True)
             for key, value in (body.providerMetadata or {}).items()

@@ -9,10 +9,11 @@ from sqlalchemy import and_, or_, select
 
 from writeback.api.deps import Ctx, CtxDep
 from writeback.api.pagination import decode_page_token, encode_page_token
-from writeback.api.problems import not_found
+from writeback.api.problems import ApiProblem, not_found
 from writeback.api.routes.installations import find_installation
 from writeback.api.routes.integrations import find_integration
 from writeback.api.serialize import compact, ts
+from writeback.operations.replay import NotReplayable, replay
 from writeback.store.tables import Operation, OperationLog
 
 router = APIRouter(tags=["operations"])
@@ -57,6 +58,27 @@ async def _operation(ctx: Ctx, project_ref: str, operation_id: str) -> Operation
 @router.get(PROJECT + "/operations/{operationId}")
 async def get(projectIdOrName: str, operationId: str, ctx: CtxDep) -> dict[str, Any]:
     return operation_json(await _operation(ctx, projectIdOrName, operationId))
+
+
+@router.post(PROJECT + "/operations/{operationId}:retry", summary="Replay a failed write")
+async def retry(projectIdOrName: str, operationId: str, ctx: CtxDep) -> dict[str, Any]:
+    """A new attempt of a failed (or outcome-unknown) write, logged on the same operation.
+    A create whose last outcome was unknown is looked for first; what cannot be found is sent
+    again."""
+    operation = await _operation(ctx, projectIdOrName, operationId)
+    delivery = ctx.state.delivery
+    who = f"API key {ctx.caller.key_id}" if ctx.caller.key_id else "the admin key"
+    try:
+        await delivery.committer.run(lambda conn: replay(conn, operation, who))
+    except NotReplayable as exc:
+        raise ApiProblem(
+            409,
+            str(exc),
+            remedy="Replay failed operations only; GET the operation to see its status.",
+        ) from exc
+    delivery.on_enqueued()
+    await ctx.session.refresh(operation)
+    return operation_json(operation)
 
 
 @router.get(PROJECT + "/operations/{operationId}/logs")

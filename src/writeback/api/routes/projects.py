@@ -27,14 +27,25 @@ router = APIRouter(tags=["projects"])
 
 
 def project_json(project: Project) -> dict[str, Any]:
+    policy = (project.settings or {}).get("deliveryPolicy") or {}
     return compact(
         {
             "id": project.id,
             "name": project.name,
             "appName": project.app_name,
             "orgId": project.org_id,
+            # writeback extension: what happens to a create whose outcome is unknown
+            "deliveryPolicy": {"unknownCreateOutcome": "fail", **policy},
             **times(project),
         }
+    )
+
+
+class DeliveryPolicy(RequestBody):
+    unknownCreateOutcome: Literal["fail", "resend"] = Field(
+        description="A create that may have reached the provider without an answer, and cannot"
+        " be looked up: `fail` ends it as outcome_unknown (never a duplicate); `resend` sends"
+        " it again (never lost, possibly twice)."
     )
 
 
@@ -47,10 +58,11 @@ class CreateProject(RequestBody):
 class ProjectFields(RequestBody):
     name: str | None = None
     appName: str | None = Field(default=None, min_length=1, max_length=128)
+    deliveryPolicy: DeliveryPolicy | None = None
 
 
 class UpdateProject(RequestBody):
-    updateMask: list[Literal["name", "appName"]] = Field(min_length=1)
+    updateMask: list[Literal["name", "appName", "deliveryPolicy"]] = Field(min_length=1)
     project: ProjectFields
 
 
@@ -101,5 +113,14 @@ async def update(projectIdOrName: str, body: UpdateProject, ctx: CtxDep) -> dict
         if not body.project.appName:
             raise bad_input("project.appName", "required by the update mask", "Send appName.")
         project.app_name = body.project.appName
+    if "deliveryPolicy" in body.updateMask:
+        if body.project.deliveryPolicy is None:
+            raise bad_input(
+                "project.deliveryPolicy",
+                "required by the update mask",
+                'Send {"unknownCreateOutcome": "fail"} or {"unknownCreateOutcome": "resend"}.',
+            )
+        policy = body.project.deliveryPolicy.model_dump()
+        project.settings = {**(project.settings or {}), "deliveryPolicy": policy}
     await ctx.session.commit()
     return project_json(project)

@@ -212,10 +212,12 @@ async def send_test(projectIdOrName: str, webhookId: str, ctx: CtxDep) -> dict[s
             remedy='Activate it first: PATCH with updateMask ["active"] and "active": true.',
         )
     delivery_id = await enqueue_test_delivery(await ctx.session.connection(), hook.id)
-    await ctx.session.commit()
+    # read before committing: once committed, a worker may deliver it before this answers
     delivery = await ctx.session.get(WebhookDelivery, delivery_id)
     assert delivery is not None
-    return delivery_json(delivery)
+    answer = delivery_json(delivery)
+    await ctx.session.commit()
+    return answer
 
 
 @router.get(PATH + "/{webhookId}/deliveries")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -12,13 +14,18 @@ from writeback.connectors.contract import (
     ConnectorError,
     RecordError,
     RecordResult,
+    Verdict,
     WriteHeaders,
+    match_key,
+    no_match_fields,
 )
 from writeback.connectors.http import HttpResponse, retry_after_seconds
 from writeback.connectors.hubspot.associations import target_type
-from writeback.writes.planning import PlannedRecord
+from writeback.writes.planning import PlannedRecord, is_empty
 
 UNPROCESSED = "record was not processed due to other records failures"
+EXISTING_ID = re.compile(r"Existing ID: (\d+)")
+SEARCH_LAG = timedelta(seconds=30)
 
 
 def _error_list(body: Any) -> list[RecordError]:
@@ -67,6 +74,7 @@ def classify(response: HttpResponse) -> list[RecordError]:
             status=response.status,
             raw=response.text,
             retry_after=retry_after_seconds(response.headers),
+            sent=True,  # a gateway's 504 leaves the outcome unknown
         )
     if not errors:
         errors = [RecordError(f"HubSpot answered HTTP {response.status}: {response.text[:500]}")]
@@ -87,7 +95,12 @@ class HubSpotConnector:
         return RecordResult(False, errors=classify(response), raw=response.text)
 
     async def create(
-        self, object_name: str, record: PlannedRecord, headers: WriteHeaders
+        self,
+        object_name: str,
+        record: PlannedRecord,
+        headers: WriteHeaders,
+        *,
+        adopt_since: datetime | None = None,
     ) -> RecordResult:
         body: dict[str, Any] = {"properties": record.fields}
         if record.associations:
@@ -96,7 +109,10 @@ class HubSpotConnector:
         if response.status in (200, 201):
             data = response.json() or {}
             return RecordResult(True, record_id=str(data.get("id")), data=data)
-        return self._failed(response)
+        result = self._failed(response)
+        if adopt_since is not None:
+            [result] = await self._adopt(object_name, [result], adopt_since)
+        return result
 
     async def update(
         self, object_name: str, record: PlannedRecord, headers: WriteHeaders
@@ -125,9 +141,16 @@ class HubSpotConnector:
         records: list[PlannedRecord],
         all_or_none: bool,
         headers: WriteHeaders,
+        *,
+        adopt_since: datetime | None = None,
     ) -> BatchOutcome:
         if write_type == "create":
-            return await self._batch_create(object_name, records, all_or_none)
+            outcome = await self._batch_create(
+                object_name, records, all_or_none and adopt_since is None
+            )
+            if adopt_since is not None:
+                outcome.results = await self._adopt(object_name, outcome.results, adopt_since)
+            return outcome
         return await self._batch_update(object_name, records)
 
     async def _batch_create(
@@ -268,6 +291,164 @@ class HubSpotConnector:
             for item in body.get("results") or []
             if isinstance(item, dict)
         }
+
+    # --- a create whose answer was lost ----------------------------------------------
+
+    async def reconcile(
+        self,
+        object_name: str,
+        records: list[PlannedRecord],
+        match_fields: list[str],
+        since: datetime,
+    ) -> list[Verdict]:
+        """A record holding a unique property value (a contact's email, any property created
+        with hasUniqueValue) is sent again: HubSpot refuses a second record with that value and
+        names the first, which is then taken. Others are looked up by the installation's
+        reconcileFields with the search API."""
+        unique = await self._unique_properties(object_name)
+        verdicts: list[Verdict | None] = []
+        for record in records:
+            held = [p for p in unique if not is_empty(record.fields.get(p))]
+            verdicts.append(Verdict(send=True, adopt=True) if held else None)
+        searching = [i for i, v in enumerate(verdicts) if v is None]
+        if searching:
+            found = await self._search_created(
+                object_name, [records[i] for i in searching], match_fields, since
+            )
+            for index, verdict in zip(searching, found, strict=True):
+                verdicts[index] = verdict
+        return [v for v in verdicts if v is not None]
+
+    async def _unique_properties(self, object_name: str) -> list[str]:
+        if object_name.lower() in ("contacts", "contact", "0-1"):
+            return ["email"]  # unique in every portal; no need to ask
+        response = await self.client.send(
+            "GET", f"{self.base}/crm/v3/properties/{quote(object_name, safe='')}"
+        )
+        if response.status != 200:
+            classify(response)
+            return []
+        body = response.json() or {}
+        return [
+            str(p["name"])
+            for p in body.get("results") or []
+            if isinstance(p, dict) and p.get("hasUniqueValue") and p.get("name")
+        ]
+
+    async def _search_created(
+        self,
+        object_name: str,
+        records: list[PlannedRecord],
+        match_fields: list[str],
+        since: datetime,
+    ) -> list[Verdict]:
+        keys = [match_key(r, match_fields) for r in records]
+        verdicts = []
+        how = f"its {', '.join(match_fields)}"
+        # HubSpot's search index lags writes by a few seconds: "not found" only counts for
+        # an attempt older than that
+        settled = datetime.now(UTC) - since > SEARCH_LAG
+        for record, key in zip(records, keys, strict=True):
+            if key is None:
+                verdicts.append(no_match_fields(match_fields))
+                continue
+            filters = [
+                {"propertyName": f, "operator": "EQ", "value": str(record.fields[f])}
+                for f in match_fields
+            ]
+            filters.append(
+                {
+                    "propertyName": "createdate",
+                    "operator": "GTE",
+                    "value": str(int(since.timestamp() * 1000)),
+                }
+            )
+            response = await self.client.send(
+                "POST",
+                f"{self._objects(object_name)}/search",
+                json={
+                    "filterGroups": [{"filters": filters}],
+                    "properties": match_fields,
+                    "limit": 2,
+                },
+            )
+            body = response.json()
+            if response.status != 200 or not isinstance(body, dict):
+                errors = classify(response)
+                raise ConnectorError(
+                    "bad_request",
+                    f"could not search {object_name} for a lost answer: {errors[0].message}",
+                    status=response.status,
+                    raw=response.text,
+                )
+            ids = [str(r.get("id")) for r in body.get("results") or [] if isinstance(r, dict)]
+            if len(ids) == 1:
+                verdicts.append(Verdict(record_id=ids[0], how=how))
+            elif len(ids) > 1:
+                verdicts.append(Verdict(reason=f"several records created since then match {how}"))
+            elif settled:
+                verdicts.append(Verdict(send=True))
+            else:
+                verdicts.append(
+                    Verdict(
+                        later=True,
+                        reason="HubSpot's search may not show a record created seconds ago",
+                    )
+                )
+        return verdicts
+
+    async def _adopt(
+        self, object_name: str, results: list[RecordResult], since: datetime
+    ) -> list[RecordResult]:
+        """Refusals that name an existing record with the same unique value: if that record
+        was created since `since`, the lost attempt created it — take it as this create's."""
+        named = {i: _existing_id(r) for i, r in enumerate(results) if not r.success}
+        named = {i: n for i, n in named.items() if n is not None}
+        if not named:
+            return results
+        created = await self._created_times(object_name, sorted(set(named.values())))
+        adopted = list(results)
+        for index, record_id in named.items():
+            when = created.get(record_id)
+            if when is not None and when >= since:
+                adopted[index] = RecordResult(
+                    True,
+                    record_id=record_id,
+                    warnings=[
+                        RecordError(
+                            f"record {record_id} was created by an earlier attempt whose answer"
+                            " was lost (HubSpot refused a second one with the same unique"
+                            " value); it is this write's record",
+                            "RECONCILED",
+                        )
+                    ],
+                )
+        return adopted
+
+    async def _created_times(self, object_name: str, ids: list[str]) -> dict[str, datetime]:
+        response = await self.client.send(
+            "POST",
+            f"{self._objects(object_name)}/batch/read",
+            json={"properties": [], "inputs": [{"id": i} for i in ids]},
+        )
+        body = response.json()
+        if response.status not in (200, 207) or not isinstance(body, dict):
+            classify(response)
+            return {}
+        times = {}
+        for item in body.get("results") or []:
+            stamp = item.get("createdAt") if isinstance(item, dict) else None
+            if stamp:
+                times[str(item.get("id"))] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        return times
+
+
+def _existing_id(result: RecordResult) -> str | None:
+    for error in result.errors:
+        found = EXISTING_ID.search(error.message)
+        if found:
+            return found.group(1)
+    return None
 
 
 def _all_failed(records: list[PlannedRecord], errors: list[RecordError]) -> BatchOutcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -11,7 +12,10 @@ from writeback.connectors.contract import (
     ConnectorError,
     RecordError,
     RecordResult,
+    Verdict,
     WriteHeaders,
+    match_key,
+    no_match_fields,
 )
 from writeback.connectors.http import HttpResponse, retry_after_seconds
 from writeback.writes.planning import PlannedRecord
@@ -54,6 +58,7 @@ def classify(response: HttpResponse) -> list[RecordError]:
             raw=response.text,
             retry_after=retry_after,
             code=code,
+            sent=True,  # a gateway's 504 leaves the outcome unknown
         )
     if code == "UNABLE_TO_LOCK_ROW":
         raise ConnectorError(
@@ -83,7 +88,12 @@ class SalesforceConnector:
         return RecordResult(False, errors=classify(response), raw=response.text)
 
     async def create(
-        self, object_name: str, record: PlannedRecord, headers: WriteHeaders
+        self,
+        object_name: str,
+        record: PlannedRecord,
+        headers: WriteHeaders,
+        *,
+        adopt_since: datetime | None = None,  # Salesforce refuses no duplicates by value
     ) -> RecordResult:
         response = await self.client.send(
             "POST", self._object_url(object_name), json=record.fields, headers=headers
@@ -124,6 +134,8 @@ class SalesforceConnector:
         records: list[PlannedRecord],
         all_or_none: bool,
         headers: WriteHeaders,
+        *,
+        adopt_since: datetime | None = None,
     ) -> BatchOutcome:
         payload = []
         for record in records:
@@ -189,6 +201,94 @@ class SalesforceConnector:
             for record_id in record_ids
             if record_id[:15] in found
         }
+
+    async def reconcile(
+        self,
+        object_name: str,
+        records: list[PlannedRecord],
+        match_fields: list[str],
+        since: datetime,
+    ) -> list[Verdict]:
+        """Salesforce has no unique values to lean on: records are looked up with SOQL by the
+        installation's reconcileFields among those created since `since` (SOQL reads are
+        consistent: a record not found was not created)."""
+        keys = [match_key(r, match_fields) for r in records]
+        wanted: dict[tuple[str, ...], list[Any]] = {}
+        for record, key in zip(records, keys, strict=True):
+            if key is not None:
+                wanted.setdefault(key, [record.fields[f] for f in match_fields])
+        found: dict[tuple[str, ...], list[str]] = {}
+        values = list(wanted.values())
+        for start in range(0, len(values), 100):
+            chunk = values[start : start + 100]
+            found.update(await self._created_since(object_name, match_fields, chunk, since))
+        verdicts = []
+        how = f"its {', '.join(match_fields)}"
+        for key in keys:
+            ids = found.get(key, []) if key is not None else []
+            if key is None:
+                verdicts.append(no_match_fields(match_fields))
+            elif len(ids) == 1:
+                verdicts.append(Verdict(record_id=ids[0], how=how))
+            elif not ids:
+                verdicts.append(Verdict(send=True))
+            else:
+                verdicts.append(
+                    Verdict(reason=f"{len(ids)} records created since then match {how}")
+                )
+        return verdicts
+
+    async def _created_since(
+        self, object_name: str, fields: list[str], values: list[list[Any]], since: datetime
+    ) -> dict[tuple[str, ...], list[str]]:
+        """Ids of records created since `since` with one of the `values`, by match key."""
+        created = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if len(fields) == 1:
+            listed = ", ".join(soql_literal(v[0]) for v in values)
+            matching = f"{fields[0]} IN ({listed})"
+        else:
+            matching = " OR ".join(
+                "("
+                + " AND ".join(f"{f} = {soql_literal(x)}" for f, x in zip(fields, v, strict=True))
+                + ")"
+                for v in values
+            )
+        query = (
+            f"SELECT Id, {', '.join(fields)} FROM {object_name}"
+            f" WHERE CreatedDate >= {created} AND ({matching})"
+        )
+        response = await self.client.send("GET", f"{self.base}/query", params={"q": query})
+        if response.status != 200:
+            errors = classify(response)
+            raise ConnectorError(
+                "bad_request",
+                f"could not look for {object_name} records of a lost answer: {errors[0].message}",
+                status=response.status,
+                raw=response.text,
+            )
+        found: dict[tuple[str, ...], list[str]] = {}
+        for row in (response.json() or {}).get("records") or []:
+            lowered = {k.lower(): v for k, v in row.items()}
+            key = tuple(str(lowered.get(f.lower())).casefold() for f in fields)
+            found.setdefault(key, []).append(str(lowered.get("id")))
+        return found
+
+
+def soql_literal(value: Any) -> str:
+    """A SOQL literal for a field value from a record."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    escaped = (
+        str(value)
+        .replace("\\", "\\\\")
+        .replace("'", "\\'")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return f"'{escaped}'"
 
 
 def _per_record(body: list[Any]) -> bool:

@@ -12,6 +12,7 @@ from writeback.sandbox.hubspot import (
     paths,
     properties,
     schemas_api,
+    search,
 )
 from writeback.sandbox.hubspot.errors import error_body, error_response
 from writeback.sandbox.hubspot.gate import Gate
@@ -30,6 +31,7 @@ def emulator(registry: Registry) -> Emulator:
     gate = Gate(registry)
     # Batch routes first: their fixed segments must win over `{objectType}/{objectId}`.
     batch.register(router, gate)
+    search.register(router, gate)
     objects.register(router, gate)
     associations.register(router, gate)
     properties.register(router, gate)

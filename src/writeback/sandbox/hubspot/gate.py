@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from writeback.sandbox.faults import FaultDecision, inject
+from writeback.sandbox.faults import FaultDecision, inject, strike_after_write
 from writeback.sandbox.http import Handler, HttpError, InvalidJson, Request, Response
 from writeback.sandbox.hubspot.errors import (
     AUTH_NOT_FOUND,
@@ -19,6 +19,7 @@ from writeback.sandbox.hubspot.errors import (
 )
 from writeback.sandbox.hubspot.portal import Portal
 from writeback.sandbox.hubspot.ratelimit import WINDOW_MS, Verdict
+from writeback.sandbox.hubspot.settings import PortalSettings
 from writeback.sandbox.hubspot.tokens import is_private_app
 from writeback.sandbox.hubspot.validation import iso_millis
 from writeback.sandbox.tenants import Registry, SettingsError, Tenant, TokenProblem
@@ -123,10 +124,24 @@ class Gate:
             body = error_body(f"sandbox tenant settings are invalid: {exc}", "INTERNAL_ERROR")
             return error_response(500, body)
         private_app = is_private_app(request.bearer_token() or "")
+        decision: FaultDecision | None = None
         if tenant.faults.config.active:
             decision = await inject(tenant.faults)
-            if decision is not None:
+            if decision is not None and not decision.after_write:
                 return fault_response(portal, decision, private_app)
+        response = await self._limited(endpoint, request, portal, settings, private_app)
+        await strike_after_write(decision)  # the request is done; its answer may be lost
+        return response
+
+    async def _limited(
+        self,
+        endpoint: Endpoint,
+        request: Request,
+        portal: Portal,
+        settings: PortalSettings,
+        private_app: bool,
+    ) -> Response:
+        """The endpoint's answer, or HubSpot's own 429 when the portal's limits say so."""
         if not settings.rate_limits:
             return await self._call(endpoint, request, portal)
         limit, daily = settings.ten_secondly_limit, settings.daily_limit

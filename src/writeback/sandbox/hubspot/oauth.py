@@ -9,7 +9,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from writeback.sandbox.faults import inject
+from writeback.sandbox.faults import inject, strike_after_write, with_token_latency
 from writeback.sandbox.http import (
     Request,
     Response,
@@ -197,10 +197,9 @@ def register(router: Router, registry: Registry) -> None:
         except OAuthError as exc:
             return exc.response()
         tenant.count("oauth.token")
-        if tenant.faults.config.active:
-            decision = await inject(tenant.faults)
-            if decision is not None:
-                return fault_response(tenant.state, decision, private_app=False)
+        decision = await inject(tenant.faults) if tenant.faults.config.active else None
+        if decision is not None and not decision.after_write:
+            return fault_response(tenant.state, decision, private_app=False)
         access = registry.mint_access_token(tenant, scopes=scopes)
         # HubSpot keeps the refresh token across refreshes.
         refresh = reuse or registry.mint_refresh_token(tenant, scopes).token
@@ -212,6 +211,7 @@ def register(router: Router, registry: Registry) -> None:
             "access_token": access.token,
             "expires_in": round(access.expires_at - access.issued_at),
         }
+        await strike_after_write(decision)  # tokens minted, answer lost
         return json_response(200, body)
 
     def missing(what: str) -> Response:
@@ -248,8 +248,9 @@ def register(router: Router, registry: Registry) -> None:
 
     router.add("GET", "/oauth/authorize", authorize_page)
     router.add("POST", "/oauth/authorize", authorize_decision)
+    delayed_token = with_token_latency(registry, "hubspot", token)
     for path in paths.TOKEN:
-        router.add("POST", path, token)
+        router.add("POST", path, delayed_token)
     router.add("GET", "/oauth/v1/access-tokens/{token}", access_token_info)
     router.add("GET", "/oauth/v1/refresh-tokens/{token}", refresh_token_info)
     router.add("DELETE", "/oauth/v1/refresh-tokens/{token}", refresh_token_delete)

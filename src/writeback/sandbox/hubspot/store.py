@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from writeback.sandbox.hubspot.records import Record
 
@@ -67,6 +67,14 @@ class RecordStore:
     def find_unique(self, type_id: str, name: str, value: str) -> Record | None:
         record_id = self.unique.get(type_id, {}).get(name, {}).get(value)
         return None if record_id is None else self.get(type_id, record_id)
+
+    def live(self, type_id: str) -> Iterator[Record]:
+        """The type's records that are not archived, in creation order."""
+        table = self.tables.get(type_id, {})
+        for record_id in self.order.get(type_id, []):
+            record = table[str(record_id)]
+            if not record.archived:
+                yield record
 
     def page(
         self, type_id: str, after: int | None, limit: int, archived: bool

@@ -61,6 +61,15 @@ def invalid_type(name: str) -> Problem:
     )
 
 
+def no_such_column(name: str, entity: str) -> Problem:
+    return Problem(
+        "INVALID_FIELD",
+        f"No such column '{name}' on entity '{entity}'. If you are attempting to use a custom"
+        " field, be sure to append the '__c' after the custom field name. Please reference your"
+        " WSDL or the describe call for the appropriate names.",
+    )
+
+
 def json_parser_error(message: str) -> SfError:
     return SfError(400, Problem("JSON_PARSER_ERROR", message))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from writeback.sandbox.salesforce import ids
 from writeback.sandbox.salesforce.errors import (
-    Problem,
     SfError,
     entity_is_deleted,
     no_external_id_field,
+    no_such_column,
     not_found,
     wrong_type_id,
 )
@@ -62,15 +62,6 @@ def field_list(sobject: SObject, raw: str | None) -> list[str] | None:
             continue
         field = sobject.field(name)
         if field is None:
-            raise SfError(
-                400,
-                Problem(
-                    "INVALID_FIELD",
-                    f"No such column '{name}' on entity '{sobject.name}'. If you are attempting"
-                    " to use a custom field, be sure to append the '__c' after the custom field"
-                    " name. Please reference your WSDL or the describe call for the appropriate"
-                    " names.",
-                ),
-            )
+            raise SfError(400, no_such_column(name, sobject.name))
         names.append(field.name)
     return names

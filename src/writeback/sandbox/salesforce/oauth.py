@@ -3,6 +3,11 @@ introspect.
 
 Sandbox shortcut: `GET /services/oauth2/authorize?...&sandbox_tenant=ID&sandbox_approve=1`
 approves at once for that tenant and redirects with the code, for scripts and tests.
+
+Login hosts: the root paths are login.salesforce.com; `/_host/{host}/services/oauth2/...`
+is the same endpoint at another login host (test.salesforce.com, a My Domain). The token
+endpoint refuses grants of an org that does not log in at the host used (tenant setting
+`loginHost`), as Salesforce refuses a sandbox org's refresh token at login.salesforce.com.
 """
 
 from __future__ import annotations
@@ -19,16 +24,19 @@ from urllib.parse import urlencode, urlsplit
 
 import orjson
 
+from writeback.sandbox.faults import with_token_latency
 from writeback.sandbox.http import (
     Handler,
     Request,
     Response,
+    Router,
     html_response,
     json_response,
     redirect,
 )
 from writeback.sandbox.salesforce.identity import base_url, identity_url
 from writeback.sandbox.salesforce.oauth_page import approval_page, error_page
+from writeback.sandbox.salesforce.settings import DEFAULT_LOGIN_HOST, is_login_host, logs_in_at
 from writeback.sandbox.tenants import AccessToken, Registry, Tenant, TokenProblem
 
 PROVIDER = "salesforce"
@@ -197,6 +205,21 @@ def make_authorize(registry: Registry) -> Handler:
 # --- token -------------------------------------------------------------------------------
 
 
+def login_host(request: Request) -> str:
+    """The login host the client used: `{host}` of a `/_host/{host}/...` path, else
+    login.salesforce.com."""
+    return request.params.get("host", DEFAULT_LOGIN_HOST).lower()
+
+
+def _check_login_host(tenant: Tenant, request: Request) -> None:
+    """A grant of an org that does not log in at this host is unknown here: Salesforce answers
+    a sandbox org's refresh token at login.salesforce.com (and a production org's at
+    test.salesforce.com) with this."""
+    org_host = tenant.settings.get("loginHost", DEFAULT_LOGIN_HOST)
+    if not logs_in_at(org_host, login_host(request)):
+        raise OAuthProblem("invalid_grant", "expired access/refresh token")
+
+
 def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str | None]:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
@@ -280,6 +303,7 @@ def _code_grant(registry: Registry, request: Request, form: dict[str, str]) -> R
     tenant = registry.tenants.get(code.tenant_id)
     if tenant is None:
         raise OAuthProblem("invalid_grant", "invalid authorization code")
+    _check_login_host(tenant, request)  # before anything uses up the code
     client_id, secret = _client_credentials(request, form)
     verifier = form.get("code_verifier")
     # A PKCE client may leave out the secret; the verifier proves it instead.
@@ -306,6 +330,7 @@ def _refresh_grant(registry: Registry, request: Request, form: dict[str, str]) -
         tenant, refresh = registry.use_refresh_token(form.get("refresh_token", ""), PROVIDER)
     except TokenProblem:
         raise OAuthProblem("invalid_grant", "expired access/refresh token") from None
+    _check_login_host(tenant, request)
     client_id, secret = _client_credentials(request, form)
     _check_client(tenant, client_id, secret, secret_required=False)
     tenant.count("oauth.token")
@@ -411,3 +436,43 @@ def make_introspect(registry: Registry) -> Handler:
         )
 
     return introspect
+
+
+# --- other login hosts -------------------------------------------------------------------
+
+HOST_PREFIX = "/_host/{host}"
+
+
+def _at_login_host(handler: Handler) -> Handler:
+    async def at_host(request: Request) -> Response:
+        if not is_login_host(login_host(request)):
+            return json_response(
+                404,
+                {
+                    "error": "not_found",
+                    "error_description": f"{request.params.get('host')} is not a Salesforce"
+                    " login host (login.salesforce.com, test.salesforce.com, or a My Domain"
+                    " host <name>.my.salesforce.com)",
+                },
+            )
+        return await handler(request)
+
+    return at_host
+
+
+def add_login_host_routes(router: Router, registry: Registry) -> None:
+    """The OAuth endpoints as served by another login host, at `/_host/{host}/services/oauth2/`:
+    `https://test.salesforce.com/services/oauth2/token` is
+    `<sandbox>/_host/test.salesforce.com/services/oauth2/token`."""
+    base = HOST_PREFIX + "/services/oauth2"
+    token = with_token_latency(registry, PROVIDER, make_token(registry))
+    routes: list[tuple[str, str, Handler]] = [
+        ("GET", "/authorize", make_authorize(registry)),
+        ("POST", "/authorize", make_authorize(registry)),
+        ("POST", "/token", token),
+        ("POST", "/revoke", make_revoke(registry)),
+        ("GET", "/revoke", make_revoke(registry)),
+        ("POST", "/introspect", make_introspect(registry)),
+    ]
+    for method, path, handler in routes:
+        router.add(method, base + path, _at_login_host(handler))

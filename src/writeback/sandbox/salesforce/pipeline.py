@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from writeback.sandbox.faults import FaultDecision, inject
+from writeback.sandbox.faults import FaultDecision, inject, strike_after_write
 from writeback.sandbox.http import Handler, Request, Response, Router
 from writeback.sandbox.salesforce.errors import (
     Problem,
@@ -133,6 +133,7 @@ class Rest:
 
         async def handle(request: Request) -> Response:
             tenant: Tenant | None = None
+            decision: FaultDecision | None = None
             try:
                 tenant = authenticate(registry, request)
                 method = request.method
@@ -143,7 +144,7 @@ class Rest:
                     raise method_not_allowed(method, allowed)
                 tenant.count(endpoint.name)
                 decision = await inject(tenant.faults)
-                if decision is not None:
+                if decision is not None and not decision.after_write:
                     raise fault_error(tenant, decision)
                 version = _version(tenant, request.params.get("version"))
                 org: Org = tenant.state
@@ -157,6 +158,7 @@ class Rest:
                 org = tenant.state
                 limit = tenant.settings["dailyApiLimit"]
                 response.header("Sforce-Limit-Info", f"api-usage={org.usage.used()}/{limit}")
+            await strike_after_write(decision)  # the request is done; its answer may be lost
             return response
 
         return handle

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from writeback.sandbox.faults import with_token_latency
 from writeback.sandbox.http import Router
-from writeback.sandbox.salesforce import collections, describe, limits, oauth, rest, versions
+from writeback.sandbox.salesforce import (
+    collections,
+    describe,
+    limits,
+    oauth,
+    query,
+    rest,
+    versions,
+)
 from writeback.sandbox.salesforce.identity import make_handlers as identity_handlers
 from writeback.sandbox.salesforce.pipeline import Endpoint, Rest
 from writeback.sandbox.tenants import Registry
@@ -17,10 +26,15 @@ def build_router(registry: Registry) -> Router:
     router = Router()
     router.add("GET", "/services/oauth2/authorize", oauth.make_authorize(registry))
     router.add("POST", "/services/oauth2/authorize", oauth.make_authorize(registry))
-    router.add("POST", "/services/oauth2/token", oauth.make_token(registry))
+    router.add(
+        "POST",
+        "/services/oauth2/token",
+        with_token_latency(registry, "salesforce", oauth.make_token(registry)),
+    )
     router.add("POST", "/services/oauth2/revoke", oauth.make_revoke(registry))
     router.add("GET", "/services/oauth2/revoke", oauth.make_revoke(registry))
     router.add("POST", "/services/oauth2/introspect", oauth.make_introspect(registry))
+    oauth.add_login_host_routes(router, registry)  # /_host/{host}/services/oauth2/...
     userinfo, identity = identity_handlers(registry)
     router.add("GET", "/services/oauth2/userinfo", userinfo)
     router.add("POST", "/services/oauth2/userinfo", userinfo)
@@ -33,6 +47,7 @@ def build_router(registry: Registry) -> Router:
     api.resource(
         DATA + "/limits/recordCount", GET=Endpoint("limits.record_count", limits.record_count)
     )
+    api.resource(DATA + "/query", GET=Endpoint("query", query.query))
     api.resource(SOBJECTS, GET=Endpoint("describe.global", describe.describe_global))
     api.resource(
         SOBJECTS + "/{object}/describe", GET=Endpoint("sobject.describe", describe.describe)

@@ -40,7 +40,40 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "callbackUrls": [],
     # Real Salesforce never sends Retry-After; turn on to give injected faults one.
     "faultRetryAfter": False,
+    # Where the org's users log in and its tokens are issued and refreshed: a production org
+    # at login.salesforce.com, a sandbox org at test.salesforce.com, either at its My Domain.
+    "loginHost": "login.salesforce.com",
 }
+
+DEFAULT_LOGIN_HOST = "login.salesforce.com"
+SANDBOX_LOGIN_HOST = "test.salesforce.com"
+_MY_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+my\.salesforce\.com$")
+
+
+def is_my_domain(host: str) -> bool:
+    return bool(_MY_DOMAIN.match(host))
+
+
+def is_login_host(host: Any) -> bool:
+    """login.salesforce.com, test.salesforce.com, or a My Domain host (lowercase)."""
+    return isinstance(host, str) and (
+        host in (DEFAULT_LOGIN_HOST, SANDBOX_LOGIN_HOST) or is_my_domain(host)
+    )
+
+
+def is_sandbox_org_host(host: str) -> bool:
+    """An org logging in here is a sandbox org."""
+    return host == SANDBOX_LOGIN_HOST or host.endswith(".sandbox.my.salesforce.com")
+
+
+def logs_in_at(org_host: str, host: str) -> bool:
+    """Whether an org whose `loginHost` is `org_host` accepts logins and token requests at
+    `host`: its own host, and the generic host of its kind (test.salesforce.com for sandbox
+    orgs, login.salesforce.com for the others)."""
+    if host == org_host:
+        return True
+    generic = SANDBOX_LOGIN_HOST if is_sandbox_org_host(org_host) else DEFAULT_LOGIN_HOST
+    return host == generic
 
 
 def _is_int(value: Any, minimum: int) -> bool:
@@ -85,6 +118,11 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a list of URLs",
     ),
     "faultRetryAfter": (lambda v: isinstance(v, bool), "true or false"),
+    "loginHost": (
+        is_login_host,
+        '"login.salesforce.com", "test.salesforce.com" or a My Domain host'
+        ' like "acme--dev.sandbox.my.salesforce.com" (lowercase, no scheme)',
+    ),
 }
 
 

@@ -99,6 +99,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("connection_id", sa.String(length=36), nullable=True))
         batch_op.add_column(sa.Column("claim_token", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("sending_attempt", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "unknown_since", writeback.store.tables.UtcDateTime(timezone=True), nullable=True
+            )
+        )
         batch_op.create_index(
             "ix_write_job_lane", ["status", "connection_id", "next_attempt_at"], unique=False
         )
@@ -113,6 +118,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("write_job", schema=None) as batch_op:
         batch_op.drop_index("ix_write_job_lane")
+        batch_op.drop_column("unknown_since")
         batch_op.drop_column("sending_attempt")
         batch_op.drop_column("claim_token")
         batch_op.drop_column("connection_id")
