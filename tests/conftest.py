@@ -189,6 +189,23 @@ def sandbox() -> Iterator[Sandbox]:
         admin.close()
 
 
+@contextmanager
+def tuned_stack(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sandbox: Sandbox,
+    name: str,
+    **overrides: Any,
+) -> Iterator[Server]:
+    """For a fixture parametrized by BACKENDS: writeback in sandbox mode with its own
+    database and `overrides` of the settings (a short lease, a small worker...)."""
+    home = tmp_path_factory.mktemp(f"{name}-{request.param}")
+    with running_server(
+        request.param, home, f"writeback_{name}", sandbox.url, **overrides
+    ) as harness:
+        yield harness
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox

@@ -10,19 +10,7 @@ from typing import Any
 import httpx
 
 from conftest import Sandbox, Server
-from writes.write_support import Customer, new_customer
-
-TERMINAL = ("success", "failure")
-
-
-def wait_for(customer: Customer, operation_id: str, timeout: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        operation = customer.operation(operation_id)
-        if operation["status"] in TERMINAL:
-            return operation
-        time.sleep(0.05)
-    raise AssertionError(f"operation {operation_id} still {operation['status']}")
+from writes.write_support import Customer, new_customer, wait_for
 
 
 def accept(customer: Customer, object_name: str, body: dict[str, Any]) -> str:

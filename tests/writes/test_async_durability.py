@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 from sqlalchemy import distinct, func, select
@@ -22,9 +21,7 @@ from conftest import FAST_ASYNC, Sandbox, Server, free_port
 from writeback.settings import Settings
 from writeback.store.engine import create_engine
 from writeback.store.tables import Operation, WriteJob
-from writes.write_support import Customer, new_customer
-
-TERMINAL = ("success", "failure")
+from writes.write_support import Customer, new_customer, wait_all
 
 
 def fast_env() -> dict[str, str]:
@@ -62,20 +59,6 @@ def serve_process(
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
-
-
-def wait_all(customer: Customer, operation_ids: set[str], timeout: float = 60) -> dict[str, Any]:
-    done: dict[str, Any] = {}
-    deadline = time.monotonic() + timeout
-    while len(done) < len(operation_ids) and time.monotonic() < deadline:
-        for operation_id in operation_ids - set(done):
-            operation = customer.operation(operation_id)
-            if operation["status"] in TERMINAL:
-                done[operation_id] = operation
-        time.sleep(0.1)
-    missing = operation_ids - set(done)
-    assert not missing, f"{len(missing)} accepted operations never finished"
-    return done
 
 
 async def count_in_progress(database_url: str) -> int:

@@ -16,27 +16,23 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import asyncpg
 import pytest
 
-from conftest import BACKENDS, Sandbox, Server, running_server
-from writes.write_support import Customer, new_customer
-
-TERMINAL = ("success", "failure")
+from conftest import BACKENDS, Sandbox, Server, tuned_stack
+from writes.write_support import Customer, new_customer, wait_for
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def tight(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox
 ) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp(f"tight-{request.param}")
-    with running_server(
-        request.param,
-        home,
-        "writeback_tight",
-        sandbox.url,
+    with tuned_stack(
+        request,
+        tmp_path_factory,
+        sandbox,
+        "tight",
         job_lease_seconds=1.0,
         commit_timeout_seconds=1.0,
         provider_timeout_seconds=4.0,
@@ -44,16 +40,6 @@ def tight(
         recovery_delay_seconds=0.5,
     ) as harness:
         yield harness
-
-
-def wait_for(customer: Customer, operation_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        operation = customer.operation(operation_id)
-        if operation["status"] in TERMINAL:
-            return operation
-        time.sleep(0.05)
-    raise AssertionError(f"operation {operation_id} did not finish")
 
 
 def messages(customer: Customer, operation_id: str) -> list[str]:

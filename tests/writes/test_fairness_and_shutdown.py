@@ -15,12 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conftest import BACKENDS, FAST_ASYNC, Sandbox, Server, running_server
+from conftest import BACKENDS, FAST_ASYNC, Sandbox, Server, tuned_stack
 from writeback.store.engine import create_engine
 from writeback.store.tables import WriteJob
-from writes.write_support import Customer, new_customer
-
-TERMINAL = ("success", "failure")
+from writes.write_support import Customer, new_customer, wait_all, wait_for
 
 
 def accept(customer: Customer, object_name: str, record: dict[str, Any]) -> str:
@@ -29,19 +27,6 @@ def accept(customer: Customer, object_name: str, record: dict[str, Any]) -> str:
     )
     assert response.status_code == 200, response.text
     return str(response.json()["operationId"])
-
-
-def wait_all(customer: Customer, operation_ids: list[str], timeout: float = 60) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    done: dict[str, dict[str, Any]] = {}
-    while len(done) < len(operation_ids) and time.monotonic() < deadline:
-        for operation_id in set(operation_ids) - set(done):
-            operation = customer.operation(operation_id)
-            if operation["status"] in TERMINAL:
-                done[operation_id] = operation
-        time.sleep(0.05)
-    assert len(done) == len(operation_ids), "operations did not finish"
-    return [done[o] for o in operation_ids]
 
 
 def jobs(server: Server, **where: Any) -> list[Any]:
@@ -68,12 +53,11 @@ def narrow(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox
 ) -> Iterator[Server]:
     """A worker with 4 slots, and a per-connection cap that would let one customer fill them."""
-    home = tmp_path_factory.mktemp(f"narrow-{request.param}")
-    with running_server(
-        request.param,
-        home,
-        "writeback_narrow",
-        sandbox.url,
+    with tuned_stack(
+        request,
+        tmp_path_factory,
+        sandbox,
+        "narrow",
         worker_concurrency=4,
         connection_concurrency="8",
     ) as harness:
@@ -85,7 +69,7 @@ def test_one_customers_backlog_does_not_hold_back_another(narrow: Server, sandbo
     busy.faults(latencyMs=300)  # 120 writes on 4 slots: about 9 s of work
     backlog = [accept(busy, "companies", {"name": f"busy-{i}"}) for i in range(120)]
     quiet = new_customer(narrow, sandbox, "hubspot")
-    [single] = wait_all(quiet, [accept(quiet, "companies", {"name": "quiet"})])
+    single = wait_for(quiet, accept(quiet, "companies", {"name": "quiet"}))
     assert single["status"] == "success"
     installation = busy.installation["id"]
     waiting = [j for j in jobs(narrow, installation_id=installation) if j.status != "done"]
@@ -93,19 +77,18 @@ def test_one_customers_backlog_does_not_hold_back_another(narrow: Server, sandbo
     # connections ran the quiet customer's write within a round
     assert len(waiting) >= 60, f"only {len(waiting)} of the backlog were still waiting"
     finished = wait_all(busy, backlog)
-    assert all(op["status"] == "success" for op in finished)
+    assert all(op["status"] == "success" for op in finished.values())
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def capped(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox
 ) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp(f"capped-{request.param}")
-    with running_server(
-        request.param,
-        home,
-        "writeback_capped",
-        sandbox.url,
+    with tuned_stack(
+        request,
+        tmp_path_factory,
+        sandbox,
+        "capped",
         worker_concurrency=8,
         connection_concurrency="hubspot=2",
     ) as harness:
@@ -144,7 +127,7 @@ def test_a_connection_never_has_more_calls_in_flight_than_its_cap(
     finally:
         stop.set()
         sampler.join(10)
-    assert all(op["status"] == "success" for op in written)
+    assert all(op["status"] == "success" for op in written.values())
     assert max(seen) == 2  # the cap was reached and never passed, with 8 slots free
 
 
@@ -156,9 +139,8 @@ def api_only(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox
 ) -> Iterator[Server]:
     """An API server without a worker: the test starts worker processes itself."""
-    home = tmp_path_factory.mktemp(f"api-only-{request.param}")
-    with running_server(
-        request.param, home, "writeback_api_only", sandbox.url, embedded_worker=False
+    with tuned_stack(
+        request, tmp_path_factory, sandbox, "api_only", embedded_worker=False
     ) as harness:
         yield harness
 
@@ -217,6 +199,6 @@ def test_sigterm_gives_claims_back_at_once(
     finally:
         successor.send_signal(signal.SIGTERM)
         successor.wait(timeout=30)
-    assert all(op["status"] == "success" for op in finished)
+    assert all(op["status"] == "success" for op in finished.values())
     emails = sorted(r["Email"] for r in customer.records("Contact"))
     assert emails == sorted(f"t{i}@example.com" for i in range(6))  # each exactly once

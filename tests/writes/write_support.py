@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,3 +209,29 @@ def new_customer(
         installation.json(),
         group_ref,
     )
+
+
+TERMINAL = ("success", "failure")
+
+
+def wait_for(customer: Customer, operation_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The operation once it is final (success or failure)."""
+    return wait_all(customer, [operation_id], timeout)[operation_id]
+
+
+def wait_all(
+    customer: Customer, operation_ids: Iterable[str], timeout: float = 60
+) -> dict[str, dict[str, Any]]:
+    """Every operation once final, by id; fails the test if one never is."""
+    wanted = set(operation_ids)
+    done: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while len(done) < len(wanted) and time.monotonic() < deadline:
+        for operation_id in wanted - set(done):
+            operation = customer.operation(operation_id)
+            if operation["status"] in TERMINAL:
+                done[operation_id] = operation
+        time.sleep(0.05)
+    missing = wanted - set(done)
+    assert not missing, f"{len(missing)} accepted operations never finished"
+    return done
