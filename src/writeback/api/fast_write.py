@@ -23,6 +23,7 @@ from writeback.api.problems import (
     ApiProblem,
     invalid_request,
     retry_after_header,
+    unexpected_problem,
     validation_issues,
 )
 from writeback.api.request_id import usable_request_id
@@ -141,16 +142,10 @@ class FastWritePath:
             problem = error if isinstance(error, ApiProblem) else problem_for(error)
             status, payload = problem.status, orjson.dumps(problem.body(request_id))
             extra, content_type = retry_after_header(problem), PROBLEM_JSON.encode()
-        except Exception:
-            log.exception("unhandled error on a write")
-            problem = ApiProblem(
-                500,
-                "writeback hit an internal error; nothing about it is shown here.",
-                remedy="Retry; if it persists, report the requestId to your writeback operator.",
-                retryable=True,
-            )
-            status, payload, extra = 500, orjson.dumps(problem.body(request_id)), {}
-            content_type = PROBLEM_JSON.encode()
+        except Exception as error:
+            problem = unexpected_problem(error, "a write")
+            status, payload = problem.status, orjson.dumps(problem.body(request_id))
+            extra, content_type = retry_after_header(problem), PROBLEM_JSON.encode()
         response_headers = [
             (b"content-type", content_type),
             (b"content-length", str(len(payload)).encode()),

@@ -13,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from writeback.store.errors import StoreUnavailable, is_unavailable
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("writeback.api")
 
@@ -189,11 +191,32 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        problem = ApiProblem(
-            500,
-            "writeback hit an internal error; nothing about it is shown here.",
-            remedy="Retry; if it persists, report the requestId to your writeback operator.",
-            retryable=True,
-        )
+        problem = unexpected_problem(exc, f"{request.method} {request.url.path}")
         return problem_response(problem, request)
+
+
+def unavailable_problem(error: StoreUnavailable) -> ApiProblem:
+    return ApiProblem(
+        503,
+        f"writeback could not record the request, so nothing was done: {error.reason}.",
+        remedy="Send the same request again after Retry-After (with the same"
+        " Idempotency-Key, if you used one).",
+        retryable=True,
+        retry_after=error.retry_after,
+        code="store_unavailable",
+    )
+
+
+def unexpected_problem(error: Exception, where: str) -> ApiProblem:
+    """An error nothing else handled: the database being away is a 503 (one log line, no
+    traceback); anything else is a 500 whose details stay in the log."""
+    if is_unavailable(error):
+        log.warning("database unavailable on %s: %s", where, error.__class__.__name__)
+        return unavailable_problem(StoreUnavailable("the database is unavailable"))
+    log.exception("unhandled error on %s", where)
+    return ApiProblem(
+        500,
+        "writeback hit an internal error; nothing about it is shown here.",
+        remedy="Retry; if it persists, report the requestId to your writeback operator.",
+        retryable=True,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from writeback.api.problems import ApiProblem, issue
+from writeback.api.problems import ApiProblem, issue, unavailable_problem
 from writeback.store.errors import StoreUnavailable
 from writeback.writes import errors
 
@@ -20,15 +20,7 @@ _STATUS: tuple[tuple[type[errors.WriteError], int], ...] = (
 
 def problem_for(error: errors.WriteError | StoreUnavailable) -> ApiProblem:
     if isinstance(error, StoreUnavailable):
-        return ApiProblem(
-            503,
-            f"writeback could not record the write, so nothing was sent: {error.reason}.",
-            remedy="Send the same request again after Retry-After (with the same"
-            " Idempotency-Key, if you used one).",
-            retryable=True,
-            retry_after=error.retry_after,
-            code="store_unavailable",
-        )
+        return unavailable_problem(error)
     status = next((code for kind, code in _STATUS if isinstance(error, kind)), 400)
     return ApiProblem(
         status,

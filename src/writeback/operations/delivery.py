@@ -241,6 +241,16 @@ class SyncWrite:
                     raise self._unsettled(exc) from exc
                 outcome.provider_calls += first_calls
             await self._record(outcome)
+        except ClaimLost as exc:
+            # this process's lease ran out (the database was away): a worker has the job now
+            raise OutcomeUnknown(
+                "writeback lost track of this write while it ran (the database was away for"
+                " longer than the job lease); a worker is completing it.",
+                remedy="Do not send it again: GET /v1/projects/{project}/operations/"
+                "{operationId} for the result.",
+                context={"operationId": self.operation_id},
+                code="outcome_unknown",
+            ) from exc
         except Exception as exc:
             run = self.run_state
             if run is not None and not isinstance(exc, OutcomeUnknown):

@@ -52,7 +52,7 @@ from writeback.operations.recording import (
 )
 from writeback.operations.retry import RetryPolicy
 from writeback.store.committer import GroupCommitter
-from writeback.store.errors import StoreUnavailable
+from writeback.store.errors import is_unavailable
 from writeback.store.tables import (
     AutoBatch,
     AutoBatchItem,
@@ -225,15 +225,18 @@ class Worker:
             await JobAttempt(self, job, run).run()
         except ClaimLost:
             log.warning("job %s: claim lost to another worker; this worker stopped", job.id)
-        except StoreUnavailable as exc:
-            # nothing was sent (intent first); give the claim back once the database is here
-            log.warning("job %s: database unavailable before the call (%s)", job.id, exc.reason)
-            self.committer.run_in_background(
-                lambda conn: release(conn, [run.ref.token], started=False)
-            )
         except Exception as exc:
-            log.exception("job %s failed unexpectedly", job.id)
-            await JobAttempt(self, job, run).crashed(exc)
+            if not is_unavailable(exc):
+                log.exception("job %s failed unexpectedly", job.id)
+                await JobAttempt(self, job, run).crashed(exc)
+                return
+            # the database went away before the call (intent first), or between the call and
+            # the next write: give the claim back once it is here, no traceback needed
+            log.warning("job %s: database unavailable (%s)", job.id, exc.__class__.__name__)
+            delay = self.recovery_delay if run.sent else 0.0
+            self.committer.run_in_background(
+                lambda conn: release(conn, [run.ref.token], started=run.sent, delay=delay)
+            )
 
     # --- helpers shared by attempts --------------------------------------------------
 

@@ -23,8 +23,19 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, sa_exc.DBAPIError):
         if error.connection_invalidated:
             return True
-        # SQLite's "database is locked" / "disk I/O error", PostgreSQL's connection failures
-        # and "the database system is shutting down" all arrive as OperationalError or
-        # InterfaceError; IntegrityError and ProgrammingError are the statement's fault
-        return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+        # PostgreSQL says why by SQLSTATE class: 08 connection exception, 57 operator
+        # intervention ("the database system is shutting down" / "starting up"), 53
+        # insufficient resources; such errors may arrive as a plain DBAPIError
+        state = str(getattr(error.orig, "sqlstate", None) or "")
+        if state[:2] in _UNAVAILABLE_STATES:
+            return True
+        # SQLite's "database is locked" / "disk I/O error" and connection failures arrive as
+        # OperationalError or InterfaceError; IntegrityError and ProgrammingError are the
+        # statement's fault
+        if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        return is_unavailable(error.orig) if isinstance(error.orig, OSError) else False
     return False
+
+
+_UNAVAILABLE_STATES = frozenset({"08", "57", "53"})
