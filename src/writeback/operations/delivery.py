@@ -50,7 +50,8 @@ from writeback.operations.recording import (
     plan_json,
     store_logs,
 )
-from writeback.store.committer import GroupCommitter, defer_insert
+from writeback.store.committer import GroupCommitter
+from writeback.store.deferred import defer_insert
 from writeback.store.errors import StoreUnavailable
 from writeback.store.tables import Operation, OperationAttempt, WriteJob, new_id
 from writeback.writes.errors import CustomerMustReconnect, OutcomeUnknown, WriteNotAllowed

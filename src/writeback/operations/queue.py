@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from writeback.store.committer import defer_insert, defer_status
+from writeback.store.deferred import defer_insert, defer_status
 from writeback.store.tables import (
     AutoBatch,
     AutoBatchItem,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from writeback.connectors.contract import ConnectorError
-from writeback.store.committer import defer_insert, defer_status
+from writeback.store.deferred import defer_insert, defer_status
 from writeback.store.tables import OperationLog
 from writeback.writes.outcome import WriteOutcome
 from writeback.writes.planning import PlannedRecord

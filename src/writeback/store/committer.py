@@ -22,76 +22,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from writeback.store import deferred
 from writeback.store.errors import StoreUnavailable, is_unavailable
 from writeback.store.locks import sqlite_file_lock
-from writeback.store.tables import (
-    AutoBatchItem,
-    Connection,
-    Installation,
-    Operation,
-    OperationAttempt,
-    OperationLog,
-    WriteJob,
-)
 
 T = TypeVar("T")
 log = logging.getLogger("writeback.store")
-
-# Deferred inserts are written in this order, parents before children.
-_INSERT_ORDER: tuple[Table, ...] = (
-    Operation.__table__,  # type: ignore[assignment]
-    WriteJob.__table__,  # type: ignore[assignment]
-    OperationAttempt.__table__,  # type: ignore[assignment]
-    AutoBatchItem.__table__,  # type: ignore[assignment]
-    OperationLog.__table__,  # type: ignore[assignment]
-)
-_DEFERRED_KEYS = ("wb_inserts", "wb_installations", "wb_working")
-
-
-def defer_insert(conn: AsyncConnection, table: Table, row: dict[str, Any]) -> None:
-    """Insert `row` when the shared transaction ends: one executemany per table for all the
-    units of a commit (one statement instead of one per write; on SQLite each statement is a
-    round trip to the driver's thread)."""
-    conn.info.setdefault("wb_inserts", {}).setdefault(table, []).append(row)
-
-
-def defer_status(
-    conn: AsyncConnection,
-    *,
-    installation: tuple[str, str] | None = None,
-    working_connection: str | None = None,
-) -> None:
-    """Installation and connection statuses, applied once per commit (the last one wins)."""
-    if installation is not None:
-        conn.info.setdefault("wb_installations", {})[installation[0]] = installation[1]
-    if working_connection is not None:
-        conn.info.setdefault("wb_working", set()).add(working_connection)
-
-
-async def _flush_deferred(conn: AsyncConnection) -> None:
-    inserts: dict[Table, list[dict[str, Any]]] = conn.info.pop("wb_inserts", {})
-    for table in _INSERT_ORDER:
-        if inserts.get(table):
-            await conn.execute(insert(table), inserts[table])
-    for installation_id, status in conn.info.pop("wb_installations", {}).items():
-        await conn.execute(
-            update(Installation)
-            .where(
-                Installation.id == installation_id,
-                Installation.last_operation_status.is_distinct_from(status),
-            )
-            .values(last_operation_status=status)
-        )
-    for connection_id in conn.info.pop("wb_working", set()):
-        await conn.execute(
-            update(Connection)
-            .where(Connection.id == connection_id, Connection.status != "working")
-            .values(status="working")
-        )
-
 
 Unit = Callable[[AsyncConnection], Awaitable[Any]]
 MAX_UNITS_PER_COMMIT = 500
@@ -116,6 +54,7 @@ class GroupCommitter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._conn: AsyncConnection | None = None  # kept between commits: no pool round trips
         self.timeout = timeout
         self.max_pending = max_pending
 
@@ -128,7 +67,8 @@ class GroupCommitter:
         timeout: float | Literal["default"] | None = "default",
         on_abandon: Unit | None = None,
     ) -> T:
-        """Commit `unit` (with whatever else is waiting) and return its result. Raises
+        """Commit `unit` (with whatever else is waiting) and return its result (for a unit that
+        answers a fenced change's Verdict: whether it held). Raises
         StoreUnavailable when the database cannot take it within `timeout` seconds (the
         committer's default; None waits as long as it takes)."""
         wait = self.timeout if timeout == "default" else timeout
@@ -213,32 +153,60 @@ class GroupCommitter:
             return
         for entry in batch:
             entry.started = True
-        results: list[Any] = []
-        committing = False
-        try:
-            async with self._lock, self._engine.connect() as conn:
-                transaction = await conn.begin()
-                if conn.dialect.name == "sqlite":
-                    # take the write lock first: a transaction that reads and then writes
-                    # would otherwise fail at once ("database is locked") whenever another
-                    # process committed in between; BEGIN IMMEDIATE waits its turn instead
-                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
-                for key in _DEFERRED_KEYS:  # a failed commit may have left some behind
-                    conn.info.pop(key, None)
-                for entry in batch:
-                    results.append(await entry.unit(conn))
-                await _flush_deferred(conn)
-                committing = True
-                await transaction.commit()
-        except Exception as exc:
-            for entry in self._failed(batch, exc, maybe_committed=committing):
-                await self._commit([entry])  # one unit broke the shared transaction: find it
-            return
+        for fresh in (False, True):
+            reused = self._conn is not None
+            try:
+                results = await self._transaction(batch)
+                break
+            except _CommitFailed as failed:
+                await self._drop_connection()
+                if reused and not fresh and not failed.committing and is_unavailable(failed.exc):
+                    continue  # a kept connection the server closed (a restart): once more, anew
+                for entry in self._failed(batch, failed.exc, maybe_committed=failed.committing):
+                    await self._commit([entry])  # one unit broke the shared transaction
+                return
         for entry, result in zip(batch, results, strict=True):
             if entry.gave_up:
                 self._abandon(entry)
             elif not entry.done.done():
                 entry.done.set_result(result)
+
+    async def _transaction(self, batch: list[_Entry]) -> list[Any]:
+        committing = False
+        try:
+            async with self._lock:
+                if self._conn is None:
+                    self._conn = await self._engine.connect()
+                conn = self._conn
+                transaction = await conn.begin()
+                try:
+                    if conn.dialect.name == "sqlite":
+                        # take the write lock first: a transaction that reads and then writes
+                        # would otherwise fail at once ("database is locked") whenever another
+                        # process committed in between; BEGIN IMMEDIATE waits its turn instead
+                        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    for key in deferred.KEYS:  # a failed commit may have left some behind
+                        conn.info.pop(key, None)
+                    results = [await entry.unit(conn) for entry in batch]
+                    await deferred.flush(conn)
+                    committing = True
+                    await transaction.commit()
+                except BaseException:
+                    if not committing and transaction.is_active:
+                        with contextlib.suppress(Exception):
+                            await transaction.rollback()
+                    raise
+            return [_settled(result) for result in results]
+        except Exception as exc:
+            raise _CommitFailed(exc, committing) from exc
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     def _failed(
         self, batch: list[_Entry], exc: Exception, *, maybe_committed: bool
@@ -280,6 +248,19 @@ class GroupCommitter:
         for task in [self._task, *self._background]:
             if task is not None:
                 task.cancel()
+        await self._drop_connection()
+
+
+class _CommitFailed(Exception):
+    def __init__(self, exc: Exception, committing: bool) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+        self.committing = committing
+
+
+def _settled(result: Any) -> Any:
+    """A unit may answer with a fenced change's verdict, known only after the flush."""
+    return result.held if isinstance(result, deferred.Verdict) else result
 
 
 def _short(exc: BaseException) -> str:

@@ -22,7 +22,18 @@ class FileLock:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
     async def __aenter__(self) -> None:
-        await asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX)
+        try:  # uncontended (one process, or the other one idle): no thread needed
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX))
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # the thread takes the lock anyway, later: give it back as soon as it does
+            waiting.add_done_callback(lambda _: fcntl.flock(self._fd, fcntl.LOCK_UN))
+            raise
 
     async def __aexit__(self, *exc: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
