@@ -127,8 +127,9 @@ def main() -> None:
         "Reading it: the sandbox answers a create in well under 0.1 ms of CPU, about twice as"
         " fast as the toy provider of DESIGN.md's calibration (8,400 req/s), so the same"
         " writeback throughput gives half the ratio here. A write costs writeback one provider"
-        " call, a cached lookup of key, project and installation, and its share of a group"
-        " commit of operation records. All processes share the machine's two cores.",
+        " call, a cached lookup of key, project and installation, and its share of two group"
+        " commits (its intent before the call, its outcome after). All processes share the"
+        " machine's two cores.",
     ]
     text = "\n".join(lines)
     write_section(f"write-sync-{args.provider}", text)
