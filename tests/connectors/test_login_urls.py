@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from conftest import Sandbox, Server
-from writeback.catalog.urls import (
-    LoginUrlError,
-    check_salesforce_login_url,
-    salesforce_login_url_for_instance,
-    to_sandbox_host,
-    token_url,
+from writeback.catalog.urls import to_sandbox_host, token_url
+from writeback.connectors.salesforce.instance import (
+    InstanceUrlError,
+    check_login_url,
+    login_url_for_instance,
 )
 from writeback.store.engine import create_engine
 from writeback.store.tables import Connection
@@ -37,7 +36,7 @@ SANDBOX = "http://127.0.0.1:9000"
     ],
 )
 def test_login_urls_accepted(given: str, normalised: str) -> None:
-    assert check_salesforce_login_url(given) == normalised
+    assert check_login_url(given) == normalised
 
 
 @pytest.mark.parametrize(
@@ -48,15 +47,15 @@ def test_login_urls_accepted(given: str, normalised: str) -> None:
         ("https://test.salesforce.com?x=1", "bare origin"),
         ("https://user:pw@test.salesforce.com", "credentials or a port"),
         ("https://test.salesforce.com:8443", "credentials or a port"),
-        ("https://evil.example", "not a Salesforce login host"),
+        ("https://evil.example", "not a Salesforce domain"),
         ("https://my.salesforce.com", "not a Salesforce login host"),
-        ("https://acme.my.salesforce.com.evil.example", "not a Salesforce login host"),
+        ("https://acme.my.salesforce.com.evil.example", "not a Salesforce domain"),
         ("https://acme.force.com", "not a Salesforce login host"),
     ],
 )
 def test_login_urls_refused(given: str, why: str) -> None:
-    with pytest.raises(LoginUrlError, match=why):
-        check_salesforce_login_url(given)
+    with pytest.raises(InstanceUrlError, match=why):
+        check_login_url(given)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +70,7 @@ def test_login_urls_refused(given: str, why: str) -> None:
     ],
 )
 def test_login_url_derived_from_the_instance(instance: str | None, login: str | None) -> None:
-    assert salesforce_login_url_for_instance(instance) == login
+    assert login_url_for_instance(instance) == login
 
 
 def test_token_urls() -> None:

@@ -153,6 +153,20 @@ def test_lost_answer_to_a_create_without_a_reconcile_key_is_reported_unknown(
     assert any("Check the CRM" in m for m in messages(customer, operation["id"]))
 
 
+def test_a_lost_token_answer_is_not_a_lost_write_answer(tight: Server, sandbox: Sandbox) -> None:
+    customer = new_customer(
+        tight, sandbox, "hubspot", access_token_expires_at="2000-01-01T00:00:00Z"
+    )
+    customer.faults(failNext=["drop"])  # the token refresh comes first, and loses its answer
+    written = customer.write("companies", {"type": "create", "record": {"name": "Token"}})
+    # the create itself was never sent: a plain, retryable failure, not an unknown outcome
+    assert written.status_code == 422, written.text
+    assert written.json()["retryable"] is True
+    assert customer.records("companies") == []
+    again = customer.write("companies", {"type": "create", "record": {"name": "Token"}})
+    assert again.status_code == 200, again.text
+
+
 def test_hubspot_unique_email_settles_a_lost_create(tight: Server, sandbox: Sandbox) -> None:
     customer = new_customer(tight, sandbox, "hubspot")
     customer.faults(failNext=["drop_after_write"])

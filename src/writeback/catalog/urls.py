@@ -64,13 +64,16 @@ def _default_hosts() -> frozenset[str]:
     return frozenset(found)
 
 
+_DEFAULT_HOSTS = _default_hosts()
+
+
 def to_sandbox_host(url: str, sandbox: str) -> str:
     """An https provider URL on the sandbox: a default host of the URL table maps to the
     sandbox root (as `provider_urls` does); any other host keeps its name in the path,
     `https://test.salesforce.com/x` → `<sandbox>/_host/test.salesforce.com/x`."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if host in _default_hosts():
+    if host in _DEFAULT_HOSTS:
         return _to_sandbox(url, sandbox)
     return _ORIGIN.sub(sandbox.rstrip("/") + "/_host/" + host, url)
 
@@ -112,54 +115,6 @@ def localize(value: Any, sandbox: str | None) -> Any:
     if isinstance(value, str) and value.startswith("https://"):
         return _to_sandbox(value, sandbox)
     return value
-
-
-# --- Salesforce login hosts --------------------------------------------------------------
-
-SALESFORCE_LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
-SALESFORCE_SANDBOX_LOGIN_URL = "https://test.salesforce.com"
-_MY_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+my\.salesforce\.com$")
-
-
-class LoginUrlError(ValueError):
-    pass
-
-
-def check_salesforce_login_url(url: str) -> str:
-    """The URL as a bare origin (`https://host`) if it is a Salesforce login host:
-    login.salesforce.com, test.salesforce.com, or a My Domain (`*.my.salesforce.com`, sandbox
-    ones `*.sandbox.my.salesforce.com`); else LoginUrlError saying why."""
-    parts = urlsplit(url.strip())
-    if parts.scheme != "https":
-        raise LoginUrlError(f"{url!r} is not an https URL")
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if parts.username or parts.password or port is not None:
-        raise LoginUrlError(f"{url!r} must not carry credentials or a port")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise LoginUrlError(f"{url!r} must be a bare origin such as https://test.salesforce.com")
-    host = (parts.hostname or "").lower()
-    if host not in SALESFORCE_LOGIN_HOSTS and not _MY_DOMAIN.match(host):
-        raise LoginUrlError(
-            f"{host!r} is not a Salesforce login host (login.salesforce.com,"
-            " test.salesforce.com, or a My Domain host <name>.my.salesforce.com)"
-        )
-    return f"https://{host}"
-
-
-def salesforce_login_url_for_instance(instance_url: str | None) -> str | None:
-    """Where an org whose instance URL this is logs in, when the URL tells: a sandbox org's
-    My Domain (`*.sandbox.my.salesforce.com`) means test.salesforce.com. None: the default
-    host (login.salesforce.com)."""
-    if not instance_url:
-        return None
-    parts = urlsplit(instance_url.strip())
-    host = (parts.hostname or "").lower()
-    if parts.scheme == "https" and host.endswith(".sandbox.my.salesforce.com"):
-        return SALESFORCE_SANDBOX_LOGIN_URL
-    return None
 
 
 def token_url(provider: str, login_url: str | None, sandbox: str | None = None) -> str:

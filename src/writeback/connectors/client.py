@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from writeback.connectors.contract import ConnectorError
 from writeback.connectors.credentials import RECONNECT, CredentialStore
 from writeback.connectors.http import HttpResponse, ProviderHttp
@@ -26,7 +28,7 @@ class ProviderClient:
         headers: list[tuple[str, str]] | None = None,
         params: dict[str, str] | None = None,
     ) -> HttpResponse:
-        token = await self.credentials.access_token(self.connection)
+        token = await self._token(self.credentials.access_token(self.connection))
         response = await self._send(method, url, token, json, headers, params)
         if response.status != 401:
             return response
@@ -35,7 +37,7 @@ class ProviderClient:
                 "auth", f"{self.connection.provider} refused the API key (401). {RECONNECT}"
             )
         # The token died early (revoked, session timeout): refresh once and try again.
-        token = await self.credentials.refresh(self.connection.id, stale=token)
+        token = await self._token(self.credentials.refresh(self.connection.id, stale=token))
         response = await self._send(method, url, token, json, headers, params)
         if response.status == 401:
             raise ConnectorError(
@@ -45,6 +47,16 @@ class ProviderClient:
                 raw=response.text,
             )
         return response
+
+    @staticmethod
+    async def _token(getting: Awaitable[str]) -> str:
+        """A token for the call. A failure here (even a token request whose answer was lost)
+        happened before the call itself was sent: it says nothing about the write."""
+        try:
+            return await getting
+        except ConnectorError as exc:
+            exc.sent = False
+            raise
 
     async def _send(
         self,

@@ -27,12 +27,12 @@ from writeback.api.routes.provider_apps import (
     provider_app_json,
 )
 from writeback.api.serialize import compact, times, ts
-from writeback.catalog.urls import (
-    LoginUrlError,
-    check_salesforce_login_url,
-    salesforce_login_url_for_instance,
+from writeback.connectors.salesforce.instance import (
+    InstanceUrlError,
+    check_login_url,
+    instance_url,
+    login_url_for_instance,
 )
-from writeback.connectors.salesforce.instance import InstanceUrlError, instance_url
 from writeback.store.tables import Connection, Consumer, Group, Installation, ProviderApp
 
 router = APIRouter(tags=["connections"])
@@ -277,8 +277,8 @@ def login_url(body: GenerateConnection) -> str | None:
     given = metadata.get("loginUrl")
     if given is not None:
         try:
-            return check_salesforce_login_url(given.value)
-        except LoginUrlError as exc:
+            return check_login_url(given.value)
+        except InstanceUrlError as exc:
             raise bad_input(
                 "providerMetadata.loginUrl.value",
                 str(exc),
@@ -288,7 +288,7 @@ def login_url(body: GenerateConnection) -> str | None:
                 given.value,
             ) from exc
     instance = metadata.get("instanceUrl")
-    return salesforce_login_url_for_instance(instance.value if instance else None)
+    return login_url_for_instance(instance.value if instance else None)
 
 
 @router.post(PATH + ":generate", status_code=201)

@@ -59,3 +59,35 @@ def instance_url(
     raise InstanceUrlError(
         "the connection has neither providerMetadata.instanceUrl nor a workspace"
     )
+
+
+# --- login hosts: where an org's users sign in and its tokens are refreshed ----------------
+
+LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+SANDBOX_LOGIN_URL = "https://test.salesforce.com"
+
+
+def check_login_url(url: str) -> str:
+    """The URL as a bare origin if it is a Salesforce login host: login.salesforce.com,
+    test.salesforce.com (sandbox orgs), or a My Domain (`<name>.my.salesforce.com`, sandbox
+    ones `<name>.sandbox.my.salesforce.com`); else InstanceUrlError saying why."""
+    origin = check_instance_url(url)  # https, no credentials or port, a Salesforce domain
+    host = origin.removeprefix("https://")
+    if host not in LOGIN_HOSTS and not host.endswith(".my.salesforce.com"):
+        raise InstanceUrlError(
+            f"{host!r} is not a Salesforce login host (login.salesforce.com,"
+            " test.salesforce.com, or a My Domain host <name>.my.salesforce.com)"
+        )
+    return origin
+
+
+def login_url_for_instance(instance: str | None) -> str | None:
+    """Where an org whose instance URL this is logs in, when the URL tells: a sandbox org's
+    My Domain (`*.sandbox.my.salesforce.com`) means test.salesforce.com. None: the default
+    host (login.salesforce.com)."""
+    parts = urlsplit((instance or "").strip())
+    if parts.scheme == "https" and (parts.hostname or "").lower().endswith(
+        ".sandbox.my.salesforce.com"
+    ):
+        return SANDBOX_LOGIN_URL
+    return None
