@@ -70,6 +70,13 @@ def test_migrate_and_a_bad_database_url(tmp_path: Path) -> None:
     assert "postgresql+asyncpg" in bad.stderr
 
 
+def test_a_bad_setting_is_an_error_message_not_a_traceback(tmp_path: Path) -> None:
+    result = run("worker", env={"WRITEBACK_HOME": str(tmp_path), "WRITEBACK_MAX_ATTEMPTS": "many"})
+    assert result.returncode == 1
+    assert "WRITEBACK_MAX_ATTEMPTS='many' is not an integer" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_validate_good_and_bad_manifests() -> None:
     good = run("validate", str(EXAMPLES / "amp.yaml"))
     assert good.returncode == 0, good.stdout + good.stderr

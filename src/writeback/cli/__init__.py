@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from writeback.cli import admin, demo, manifest_cmds, resources, sandbox_cmd, worker_cmd
 from writeback.cli.http import CliError
 from writeback.cli.output import errors
+from writeback.settings import SettingsError
 
 app = typer.Typer(
     help="writeback: write records into your customers' CRMs through one HTTP API.",
@@ -27,6 +29,6 @@ resources.register(app)
 def main() -> None:
     try:
         app()
-    except CliError as exc:
-        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+    except (CliError, SettingsError) as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(1)

@@ -11,8 +11,6 @@ deletes are sent again, a create is looked for in the CRM first.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from writeback.operations.claims import (
 )
 from writeback.operations.queue import add_to_auto_batch, enqueue_write, job_row, unaccept
 from writeback.operations.recording import (
+    OUTCOME_UNKNOWN,
     attempt_outcome,
     make_log,
     operation_row,
@@ -244,13 +243,10 @@ class SyncWrite:
             await self._record(outcome)
         except ClaimLost as exc:
             # this process's lease ran out (the database was away): a worker has the job now
-            raise OutcomeUnknown(
+            raise self._pending(
                 "writeback lost track of this write while it ran (the database was away for"
-                " longer than the job lease); a worker is completing it.",
-                remedy="Do not send it again: GET /v1/projects/{project}/operations/"
-                "{operationId} for the result.",
-                context={"operationId": self.operation_id},
-                code="outcome_unknown",
+                " longer than the job lease).",
+                "a worker is completing it",
             ) from exc
         except Exception as exc:
             run = self.run_state
@@ -381,12 +377,7 @@ class SyncWrite:
                 connection_working=working,
                 unknown=outcome.unknown_count > 0,
             )
-            recording = asyncio.ensure_future(self._finish(unit, outcome))
-            done, _ = await asyncio.wait({recording}, timeout=delivery.committer.timeout)
-            if done:
-                recording.result()
-            else:  # answer now; the record follows when the database is back
-                recording.add_done_callback(_quiet)
+            await delivery.committer.wait_or_leave(self._finish(unit, outcome))
         if outcome.succeeded:
             delivery.executor.credentials.note_working(target.connection.id)
 
@@ -422,14 +413,11 @@ class SyncWrite:
         )
         await delivery.committer.run_until_done(unit)
         delivery.on_enqueued()
-        raise OutcomeUnknown(
+        raise self._pending(
             f"No answer from {prepared.target.provider} within the timeout: the write may or may"
             " not have happened, and the provider may still be working on it.",
-            remedy=f"Do not send it again: writeback looks for the record in"
-            f" {delivery.recovery_delay:g}s and finishes the operation; GET"
-            " /v1/projects/{project}/operations/{operationId} for the result.",
-            context={"operationId": self.operation_id},
-            code="outcome_unknown",
+            f"writeback looks for the record in {delivery.recovery_delay:g}s and finishes the"
+            " operation",
         )
 
     def _unsettled(self, exc: StoreUnavailable) -> OutcomeUnknown:
@@ -442,13 +430,21 @@ class SyncWrite:
                 conn, [run.ref.token], started=True, delay=self.delivery.recovery_delay
             )
         )
-        return OutcomeUnknown(
+        return self._pending(
             f"No answer from {self.prepared.target.provider}, and the database is unavailable"
             f" ({exc.reason}): the write may or may not have happened.",
-            remedy="Do not send it again: a worker settles it once the database is back; GET"
-            " /v1/projects/{project}/operations/{operationId} for the result.",
+            "a worker settles it once the database is back",
+        )
+
+    def _pending(self, detail: str, settled_how: str) -> OutcomeUnknown:
+        """An unknown outcome that writeback goes on settling: follow the operation."""
+        project = self.prepared.target.installation.project_id
+        return OutcomeUnknown(
+            detail,
+            remedy=f"Do not send it again: {settled_how}; GET /v1/projects/{project}/operations/"
+            f"{self.operation_id} for the result.",
             context={"operationId": self.operation_id},
-            code="outcome_unknown",
+            code=OUTCOME_UNKNOWN,
         )
 
     async def _finish(self, unit: Any, outcome: WriteOutcome) -> None:
@@ -489,7 +485,7 @@ class SyncWrite:
                     else "Send the same write again: an update or delete is safe to repeat."
                 ),
                 context=context,
-                code="outcome_unknown",
+                code=OUTCOME_UNKNOWN,
                 retryable=not creating,
             )
         if failure is not None and failure.code == NO_PROVIDER_APP:
@@ -542,8 +538,3 @@ def _abandon_sync(run: RunningJob) -> Any:
             )
 
     return unit
-
-
-def _quiet(task: asyncio.Future[Any]) -> None:
-    with contextlib.suppress(Exception):
-        task.result()

@@ -25,7 +25,6 @@ request (`request_fingerprint`) and renders errors (`render`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import secrets
@@ -395,13 +394,8 @@ class IdempotentWrites:
         async def unit(conn: AsyncConnection) -> None:
             await conn.execute(statement)
 
-        storing = asyncio.ensure_future(self.committer.run_until_done(unit))
-        done, _ = await asyncio.wait({storing}, timeout=self.committer.timeout)
-        if not done:
-            storing.add_done_callback(_quiet)
-            return
         try:
-            storing.result()
+            await self.committer.wait_or_leave(self.committer.run_until_done(unit))
         except Exception:  # the write happened: its answer still goes to the caller
             log.exception("could not store the answer of an idempotent write")
 
@@ -473,8 +467,3 @@ def _replay(row: Any) -> WriteReply:
     headers = {str(k): str(v) for k, v in (row.response_headers or {}).items()}
     headers[REPLAYED_HEADER] = "true"
     return WriteReply(row.response_status, row.response_body, headers, row.operation_id)
-
-
-def _quiet(task: asyncio.Future[Any]) -> None:
-    with contextlib.suppress(Exception):
-        task.result()

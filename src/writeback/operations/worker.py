@@ -43,6 +43,7 @@ from writeback.operations.claims import (
 from writeback.operations.janitor import prune
 from writeback.operations.queue import flush_due_batches
 from writeback.operations.recording import (
+    OUTCOME_UNKNOWN,
     attempt_outcome,
     failure_json,
     make_log,
@@ -184,11 +185,6 @@ class Worker:
         run = self._running.pop(task, None)
         if run is not None and not task.cancelled():
             self.keeper.drop(run.ref)
-
-    async def drain(self, timeout: float = 30.0) -> None:
-        """Wait for the jobs this worker started (tests)."""
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=timeout)
 
     async def stop(self, drain_seconds: float) -> None:
         """Graceful shutdown: claim nothing more; let calls in flight finish for up to
@@ -455,12 +451,12 @@ class JobAttempt:
                 f"; attempt {recovery.attempt}'s outcome is unknown: check the CRM for its"
                 " records before writing them again"
             )
-        self.log("ERROR", message, error="outcome_unknown" if unknown else None)
+        self.log("ERROR", message, error=OUTCOME_UNKNOWN if unknown else None)
         metadata: dict[str, Any] = {**self._batch_flag(), "retry": self._retry_info()}
         if request is not None:
             metadata.update(writeType=request.type, mode=request.mode)
         if unknown:
-            metadata["errorCode"] = "outcome_unknown"
+            metadata["errorCode"] = OUTCOME_UNKNOWN
         await self._record(
             finish(
                 self.run_state,
@@ -611,5 +607,5 @@ class JobAttempt:
             "errors": errors,
         }
         if outcome.outcome_unknown:
-            payload["errorCode"] = "outcome_unknown"
+            payload["errorCode"] = OUTCOME_UNKNOWN
         await enqueue_webhooks(conn, project_id, "write.async.done", payload, self.operation_id)

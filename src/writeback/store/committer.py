@@ -109,6 +109,19 @@ class GroupCommitter:
             await asyncio.sleep(delay)
             delay = min(max_wait, delay * 2)
 
+    async def wait_or_leave(self, recording: Awaitable[Any]) -> None:
+        """Wait for `recording` (a record that must be kept, e.g. `run_until_done`) up to the
+        committer's timeout; then let it finish in the background, so that an answer already
+        known is not held back by a database that is away."""
+        task = asyncio.ensure_future(recording)
+        done, _ = await asyncio.wait({task}, timeout=self.timeout)
+        if done:
+            task.result()
+            return
+        self._background.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._background.discard)  # type: ignore[arg-type]
+        task.add_done_callback(_log_failure)
+
     def run_in_background(self, unit: Unit) -> None:
         """Commit `unit` eventually, retrying through outages; nobody waits for it."""
         task = asyncio.get_running_loop().create_task(self._until_done_quietly(unit))
@@ -256,6 +269,11 @@ class _CommitFailed(Exception):
         super().__init__(str(exc))
         self.exc = exc
         self.committing = committing
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a record kept in the background failed: %s", _short(task.exception()))
 
 
 def _settled(result: Any) -> Any:
