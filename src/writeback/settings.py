@@ -39,6 +39,15 @@ class Settings:
     # a write whose answer was lost is looked up no sooner than this after the lost attempt:
     # the provider may still be working on a request writeback stopped waiting for
     recovery_delay_seconds: float = 10.0
+    # the network edge (docs/security.md)
+    max_body_bytes: int = 4 * 1024 * 1024  # a request body larger than this is a 413
+    max_field_chars: int = 131_072  # one record field value (Salesforce's longest text field)
+    max_response_bytes: int = 16 * 1024 * 1024  # an outbound answer (provider, webhook receiver)
+    # webhook targets on private, loopback, link-local or metadata addresses (local development;
+    # sandbox mode turns it on unless set)
+    allow_private_webhook_targets: bool | None = None
+    allow_query_api_key: bool = True  # `?apiKey=` (Ampersand compatibility); never logged
+    webhook_secret_overlap_hours: float = 24.0  # a rotated webhook secret still signs this long
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -65,14 +74,25 @@ class Settings:
             "token_timeout_seconds",
             "idempotency_hours",
             "recovery_delay_seconds",
+            "webhook_secret_overlap_hours",
         ):
             raw = os.environ.get(f"WRITEBACK_{name.upper()}")
             if raw:
                 values[name] = _number(name, raw, float)
-        for name in ("worker_concurrency", "max_attempts"):
+        for name in (
+            "worker_concurrency",
+            "max_attempts",
+            "max_body_bytes",
+            "max_field_chars",
+            "max_response_bytes",
+        ):
             raw = os.environ.get(f"WRITEBACK_{name.upper()}")
             if raw:
                 values[name] = _number(name, raw, int)
+        for name in ("allow_private_webhook_targets", "allow_query_api_key"):
+            raw = os.environ.get(f"WRITEBACK_{name.upper()}")
+            if raw:
+                values[name] = raw.strip().lower() in ("1", "true", "yes", "on")
         values["connection_concurrency"] = os.environ.get("WRITEBACK_CONNECTION_CONCURRENCY", "")
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -90,6 +110,12 @@ class Settings:
             provider, _, value = part.partition("=")
             caps[provider.strip().lower()] = _number("connection_concurrency", value, int)
         return caps
+
+    @property
+    def private_webhook_targets_allowed(self) -> bool:
+        if self.allow_private_webhook_targets is None:
+            return self.sandbox_url is not None
+        return self.allow_private_webhook_targets
 
     @property
     def is_sqlite(self) -> bool:

@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "auto_batch_item",
     "webhook",
     "webhook_delivery",
+    "secret_keyring",
     "alembic_version",
 }
 

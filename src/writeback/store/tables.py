@@ -366,6 +366,10 @@ class Webhook(Timestamps, Base):
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JsonType, default=list)
     secret_encrypted: Mapped[str] = mapped_column(Text)
+    # after a rotation the previous secret also signs deliveries until it expires, so
+    # receivers can switch over without dropping any
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -387,3 +391,14 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SecretKeyring(Base):
+    """Secrets of writeback itself, encrypted with the master key: the API-key digest key (so
+    it survives a master key rotation) and a canary that proves the master key is the right one
+    before anything is decrypted."""
+
+    __tablename__ = "secret_keyring"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_encrypted: Mapped[str] = mapped_column(Text)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
