@@ -111,13 +111,19 @@ class Server:
         self.clients.append(made)
         return made
 
-    def new_project(self, prefix: str = "proj") -> tuple[dict[str, Any], httpx.Client]:
-        """A fresh project and a client holding one of its API keys."""
+    def new_project(
+        self, prefix: str = "proj", scopes: list[str] | None = None
+    ) -> tuple[dict[str, Any], httpx.Client]:
+        """A fresh project and a client holding one of its API keys (with `scopes`, or the
+        default ones: write, read, manage)."""
         name = f"{prefix}-{secrets.token_hex(4)}"
         response = self.admin.post("/projects", json={"name": name, "appName": name})
         assert response.status_code == 201, response.text
         project = response.json()
-        key = self.admin.post(f"/projects/{project['id']}/api-keys", json={"label": "test"})
+        body: dict[str, Any] = {"label": "test"}
+        if scopes is not None:
+            body["scopes"] = scopes
+        key = self.admin.post(f"/projects/{project['id']}/api-keys", json=body)
         assert key.status_code == 201, key.text
         return project, self.client(key.json()["key"])
 
@@ -144,6 +150,9 @@ def running_server(
         secret_key=None,
         admin_key=admin_key,
         sandbox_url=sandbox_url,
+        # test receivers listen on loopback: webhook targets there are allowed unless a test
+        # (tests/webhooks/test_targets.py) turns the SSRF checks back on
+        allow_private_webhook_targets=overrides.pop("allow_private_webhook_targets", True),
         **{**FAST_ASYNC, **overrides},  # type: ignore[arg-type]
     )
     with ServerThread(asgi_app(create_app(settings))) as running:

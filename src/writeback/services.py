@@ -15,6 +15,8 @@ from writeback.operations.worker import Worker, WorkerLimits, worker_name
 from writeback.settings import Settings
 from writeback.store.committer import GroupCommitter
 from writeback.store.engine import create_engine, session_factory
+from writeback.store.keyring import open_secret_box
+from writeback.store.migrate import upgrade_to_head
 from writeback.store.secrets import SecretBox
 from writeback.writes.executor import WriteExecutor
 
@@ -39,17 +41,30 @@ class Services:
         await self.engine.dispose()
 
 
-def build_services(settings: Settings) -> Services:
+async def build_services(settings: Settings, *, migrate: bool = False) -> Services:
+    """Needs the database: migrates it when asked, then opens the keyring (the digest key,
+    the master key check: raises WrongMasterKey)."""
     engine = create_engine(settings.database_url)
+    try:
+        if migrate:
+            await upgrade_to_head(engine)
+        box = await open_secret_box(settings, engine)
+    except BaseException:
+        await engine.dispose()
+        raise
     sessions = session_factory(engine)
-    box = SecretBox.from_settings(settings)
-    http = ProviderHttp(total_timeout=settings.provider_timeout_seconds)
+    http = ProviderHttp(
+        total_timeout=settings.provider_timeout_seconds,
+        max_response_bytes=settings.max_response_bytes,
+    )
     credentials = CredentialStore(
         sessions, box, http, settings.sandbox_url, refresh_timeout=settings.token_timeout_seconds
     )
     committer = GroupCommitter(engine, timeout=settings.commit_timeout_seconds)
     keeper = ClaimKeeper(committer, settings.job_lease_seconds)
-    executor = WriteExecutor(sessions, http, credentials, settings.sandbox_url)
+    executor = WriteExecutor(
+        sessions, http, credentials, settings.sandbox_url, max_field_chars=settings.max_field_chars
+    )
     delivery = Delivery(
         executor,
         committer,
@@ -74,7 +89,7 @@ def concurrency_caps(settings: Settings) -> ConcurrencyCaps:
 
 
 def build_worker(services: Services) -> Worker:
-    from writeback.operations.webhooks import WebhookDeliverer
+    from writeback.operations.webhooks import build_deliverer
 
     settings = services.settings
     worker = Worker(
@@ -91,9 +106,8 @@ def build_worker(services: Services) -> Worker:
         ),
         keep_days=settings.keep_days,
         recovery_delay=settings.recovery_delay_seconds,
-        # its own HTTP client: webhook receivers are not providers, and a slow one must not
-        # hold connections the provider calls need
-        deliverer=WebhookDeliverer(services.engine, services.box, ProviderHttp(total_timeout=10)),
+        # its own HTTP client (receivers are not providers), checking targets (SSRF)
+        deliverer=build_deliverer(services.engine, services.box, settings),
     )
     services.delivery.on_enqueued = worker.poke
     return worker

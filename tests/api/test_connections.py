@@ -121,7 +121,7 @@ def test_generate_salesforce_oauth(server: Any) -> None:
 
 
 def test_get_with_include_creds_shows_tokens(server: Any) -> None:
-    project, client = server.new_project()
+    project, client = server.new_project(scopes=["full"])
     connection = created(client, project["id"], salesforce_body())
     url = f"/projects/{project['id']}/connections/{connection['id']}"
 
@@ -170,7 +170,7 @@ def test_generate_salesforce_with_workspace_only(server: Any) -> None:
 
 
 def test_generate_hubspot_api_key(server: Any) -> None:
-    project, client = server.new_project()
+    project, client = server.new_project(scopes=["full"])
     connection = created(
         client,
         project["id"],
@@ -192,7 +192,7 @@ def test_generate_hubspot_api_key(server: Any) -> None:
 
 
 def test_generate_hubspot_oauth_with_provider_app(server: Any) -> None:
-    project, client = server.new_project()
+    project, client = server.new_project(scopes=["full"])
     app = client.post(
         f"/projects/{project['id']}/provider-apps",
         json={
@@ -457,7 +457,7 @@ def test_delete_while_installed_conflicts(server: Any) -> None:
 
 def test_other_projects_key_gets_404(server: Any) -> None:
     project, client = server.new_project()
-    other_project, other = server.new_project("other")
+    other_project, other = server.new_project("other", scopes=["full"])
     connection = created(client, project["id"], salesforce_body())
     url = f"/projects/{project['id']}/connections/{connection['id']}"
     for response in (

@@ -28,8 +28,9 @@ def test_malformed_json_is_a_400_naming_the_body(server: Server) -> None:
 def test_body_that_is_not_json_says_to_send_json(server: Server) -> None:
     project, client = server.new_project()
     response = client.post(f"/projects/{project['id']}/api-keys", content=b"label=x")
-    assert response.status_code == 400
-    assert "Content-Type: application/json" in response.json()["issues"][0]["detail"]
+    assert response.status_code == 415  # no Content-Type: refused at the edge (body_limits.py)
+    assert response.headers["content-type"] == PROBLEM
+    assert "Content-Type: application/json" in response.json()["remedy"]
 
 
 def test_wrong_types_and_unknown_fields_are_named(server: Server) -> None:

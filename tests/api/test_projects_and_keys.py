@@ -84,9 +84,10 @@ def test_project_update_with_mask(server: Server) -> None:
 def test_api_key_lifecycle(server: Server) -> None:
     project, client = server.new_project()
     base = f"/projects/{project['id']}/api-keys"
-    created = client.post(base, json={"label": "ci", "scopes": ["full"]})
+    created = client.post(base, json={"label": "ci", "scopes": ["read", "write"]})
     assert created.status_code == 201
     key = created.json()
+    assert key["scopes"] == ["read", "write"]
     assert key["key"].startswith("wb_") and len(key["key"]) > 40
     assert key["prefix"] == key["key"][:10]
     assert key["active"] is True and key["label"] == "ci"

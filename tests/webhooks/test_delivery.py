@@ -7,6 +7,7 @@ inside the shared server can never deliver, retry or count these tests' deliveri
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import re
@@ -24,12 +25,16 @@ import orjson
 import pytest
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from standardwebhooks import Webhook as StandardWebhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from conftest import BACKENDS, ServerThread, database_url, free_port
 from writeback.connectors.http import ProviderHttp
 from writeback.operations.webhooks import (
     EVENTS,
+    WEBHOOK_MAX_ANSWER_BYTES,
     WebhookDeliverer,
+    delivery_http,
     enqueue_webhooks,
     sign,
     verify_signature,
@@ -39,7 +44,11 @@ from writeback.store.migrate import upgrade_to_head
 from writeback.store.secrets import SecretBox
 from writeback.store.tables import Project, Webhook, WebhookDelivery, new_id, utcnow
 
-SECRET = "whsec-test-secret-0123456789abcdef"
+SECRET = "whsec_" + base64.b64encode(b"webhook test key, 32 bytes long").decode()
+# a secret from before Standard Webhooks: any string of 16+ characters
+LEGACY_SECRET = "whsec-test-secret-0123456789abcdef"
+# what a receiver answers on failure: must never come back through lastError
+RECEIVER_TEXT = "receiver-private-text-7f3a9c"
 EVENT = "write.async.done"
 DATA = {
     "projectId": "p",
@@ -76,6 +85,7 @@ class Receiver:
 
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     delay: float = 0.0
+    answer_size: int = 0  # answer this many bytes instead of a short body
     requests: list[Received] = field(default_factory=list)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -99,7 +109,12 @@ class Receiver:
         status, extra = self.script.pop(0) if self.script else (200, {})
         raw = [(k.encode(), v.encode()) for k, v in extra.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"nope"})
+        body = b"ok" if status < 300 else RECEIVER_TEXT.encode()
+        if self.answer_size:
+            body = (RECEIVER_TEXT.encode() * (self.answer_size // len(RECEIVER_TEXT) + 1))[
+                : self.answer_size
+            ]
+        await send({"type": "http.response.body", "body": body})
 
 
 @contextmanager
@@ -132,10 +147,17 @@ class Db:
     http: ProviderHttp
 
     def deliverer(self, **options: Any) -> WebhookDeliverer:
+        # the test receivers listen on loopback; test_targets.py covers the refusals
+        options.setdefault("private_targets_allowed", True)
         return WebhookDeliverer(self.engine, BOX, self.http, **options)
 
     async def webhook(
-        self, url: str, *, events: list[str] | None = None, active: bool = True
+        self,
+        url: str,
+        *,
+        events: list[str] | None = None,
+        active: bool = True,
+        secret: str = SECRET,
     ) -> str:
         webhook_id = new_id()
         async with self.engine.begin() as conn:
@@ -145,7 +167,7 @@ class Db:
                     project_id=self.project_id,
                     url=url,
                     events=list(EVENTS) if events is None else events,
-                    secret_encrypted=BOX.encrypt(SECRET),
+                    secret_encrypted=BOX.encrypt(secret),
                     active=active,
                     create_time=utcnow(),
                 )
@@ -194,7 +216,7 @@ async def new_project(engine: AsyncEngine) -> str:
 @asynccontextmanager
 async def opened(url: str) -> AsyncIterator[Db]:
     engine = create_engine(url)
-    http = ProviderHttp()
+    http = delivery_http()  # as the worker's deliverer has it, without the address checks
     try:
         yield Db(engine, await new_project(engine), http)
     finally:
@@ -324,19 +346,43 @@ async def test_delivered_on_first_try_signed_with_headers(database: str) -> None
         assert request.path == "/hook"
         assert request.headers["content-type"] == "application/json"
         assert request.headers["x-writeback-event"] == EVENT
-        assert request.headers["x-writeback-delivery"] == row.id
+        assert request.headers["webhook-id"] == row.id
         assert request.headers["user-agent"].startswith("writeback/")
+        expected = {"notificationType": EVENT, "data": {**DATA, "operationId": "op-7"}}
+        # what a receiver does: the standardwebhooks library, the raw body, the headers
+        assert StandardWebhook(SECRET).verify(request.body, request.headers) == expected
+        assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 300
+        assert request.headers["webhook-signature"].count("v1,") == 1  # one secret, one signature
+        with pytest.raises(WebhookVerificationError):
+            StandardWebhook(SECRET).verify(request.body + b" ", request.headers)
+        other = "whsec_" + base64.b64encode(b"another key of thirty-two bytes!").decode()
+        with pytest.raises(WebhookVerificationError):
+            StandardWebhook(other).verify(request.body, request.headers)
+        # the deprecated headers are still sent, so receivers written for them keep working
+        assert request.headers["x-writeback-delivery"] == row.id
         assert verify_signature(SECRET, request.headers["x-writeback-signature"], request.body)
-        assert orjson.loads(request.body) == {
-            "notificationType": EVENT,
-            "data": {**DATA, "operationId": "op-7"},
-        }
         assert SECRET not in str(request.headers) and SECRET.encode() not in request.body
+
+
+async def test_a_secret_from_before_standard_webhooks_still_verifies(database: str) -> None:
+    """A stored secret in the old format signs with its UTF-8 bytes as the key."""
+    receiver = Receiver()
+    async with opened(database) as db:
+        with receiving(receiver) as url:
+            await db.webhook(url, secret=LEGACY_SECRET)
+            await db.enqueue("op-8")
+            assert await db.deliverer().deliver_due() == 1
+        (request,) = receiver.requests
+        body = orjson.loads(request.body)
+        assert StandardWebhook(LEGACY_SECRET.encode()).verify(request.body, request.headers) == body
+        assert verify_signature(
+            LEGACY_SECRET, request.headers["x-writeback-signature"], request.body
+        )
 
 
 async def test_failures_back_off_exponentially_then_succeed(database: str) -> None:
     receiver = Receiver(script=[(500, {}), (502, {})])
-    base = 0.3
+    base = 1.0  # long enough that "not due yet" holds on a busy machine
     async with opened(database) as db:
         with receiving(receiver) as url:
             hook = await db.webhook(url)
@@ -350,7 +396,8 @@ async def test_failures_back_off_exponentially_then_succeed(database: str) -> No
                 row = await db.only_delivery(hook)
                 assert row.status == "pending" and row.attempts == attempt
                 assert row.last_status_code == status
-                assert row.last_error.startswith(f"HTTP {status}")
+                # the class of failure, never the receiver's words
+                assert row.last_error == f"receiver answered HTTP {status}"
                 delay = base * 2 ** (attempt - 1)
                 assert_within(
                     row.next_attempt_at,
@@ -364,9 +411,10 @@ async def test_failures_back_off_exponentially_then_succeed(database: str) -> No
         row = await db.only_delivery(hook)
         assert row.status == "delivered" and row.attempts == 3
         assert row.last_status_code == 200 and row.last_error is None
-        assert [r.headers["x-writeback-delivery"] for r in receiver.requests] == [row.id] * 3
+        # the same webhook-id on every attempt: receivers dedupe on it
+        assert [r.headers["webhook-id"] for r in receiver.requests] == [row.id] * 3
         for request in receiver.requests:  # every attempt is signed afresh
-            assert verify_signature(SECRET, request.headers["x-writeback-signature"], request.body)
+            StandardWebhook(SECRET).verify(request.body, request.headers)
 
 
 async def test_retry_after_is_honoured(database: str) -> None:
@@ -404,8 +452,7 @@ async def test_network_error_is_recorded(database: str) -> None:
         row = await db.only_delivery(hook)
         assert row.status == "pending" and row.attempts == 1
         assert row.last_status_code is None
-        assert "could not reach" in row.last_error
-        assert SECRET not in row.last_error
+        assert row.last_error == "connection refused"
         assert row.next_attempt_at > utcnow() + timedelta(seconds=50)
 
 
@@ -420,7 +467,40 @@ async def test_slow_receiver_times_out(database: str) -> None:
             assert time.monotonic() - started < 1.5
         row = await db.only_delivery(hook)
         assert row.status == "pending" and row.attempts == 1
-        assert row.last_error == "no answer within 0.3s"
+        assert row.last_error == "timed out after 0.3s"
+
+
+async def test_tls_failure_is_named(database: str) -> None:
+    receiver = Receiver()
+    async with opened(database) as db:
+        with receiving(receiver) as url:
+            # https to a plain-HTTP receiver: the handshake fails
+            hook = await db.webhook(url.replace("http://", "https://"))
+            await db.enqueue()
+            assert await db.deliverer(base_delay=60).deliver_due() == 1
+        row = await db.only_delivery(hook)
+        assert row.last_error == "TLS handshake failed" and row.last_status_code is None
+        assert receiver.requests == []
+
+
+async def test_large_answers_are_not_read(database: str) -> None:
+    """Only the status counts: a receiver's answer beyond 64 KiB is not read, and a 2xx with
+    one is still delivered."""
+    too_big = WEBHOOK_MAX_ANSWER_BYTES + 1
+    failing = Receiver(script=[(500, {})], answer_size=too_big)
+    accepting = Receiver(answer_size=too_big)
+    async with opened(database) as db:
+        with receiving(failing) as fail_url, receiving(accepting) as ok_url:
+            failed = await db.webhook(fail_url)
+            delivered = await db.webhook(ok_url)
+            await db.enqueue()
+            assert await db.deliverer(base_delay=60).deliver_due() == 2
+        row = await db.only_delivery(failed)
+        assert row.status == "pending" and row.last_status_code == 500
+        assert row.last_error == "answer too large (over 65,536 bytes)"
+        row = await db.only_delivery(delivered)
+        assert row.status == "delivered" and row.last_status_code == 200
+        assert row.last_error is None
 
 
 async def test_failed_after_max_attempts(database: str) -> None:
@@ -440,6 +520,7 @@ async def test_failed_after_max_attempts(database: str) -> None:
         row = await db.only_delivery(hook)
         assert row.status == "failed" and row.attempts == 3
         assert row.last_status_code == 500 and row.delivered_at is None
+        assert row.last_error == "receiver answered HTTP 500"
         assert len(receiver.requests) == 3
 
 
@@ -484,7 +565,7 @@ async def test_concurrent_deliverers_never_send_a_delivery_twice(database: str) 
 
             await asyncio.gather(drain(first), drain(second), drain(first), drain(second))
 
-        sent_ids = [r.headers["x-writeback-delivery"] for r in receiver.requests]
+        sent_ids = [r.headers["webhook-id"] for r in receiver.requests]
         assert len(sent_ids) == 40 and len(set(sent_ids)) == 40
         assert sum(counts) == 40  # no delivery was claimed twice either
         for hook in hooks:

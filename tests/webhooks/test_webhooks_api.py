@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from standardwebhooks import Webhook as StandardWebhook
 
 from conftest import Server, ServerThread
 from writeback.api.app import asgi_app, create_app
@@ -26,12 +28,16 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 ROUTE = "/v1/projects/{projectIdOrName}/webhooks"
 # Port 9 (discard) is privileged, so no test receiver ever gets it: nothing is delivered there.
 NOWHERE = "http://127.0.0.1:9/hook"
-MY_SECRET = "my-own-webhook-secret-0123456789"
+MY_SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+MY_OTHER_SECRET = "whsec_" + base64.b64encode(bytes(range(100, 140))).decode()
+GENERATED = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")  # 32 random bytes
 
 
 @pytest.fixture(scope="module")
 def api(server: Server) -> Iterator[Server]:
     """The shared server if it serves webhooks; otherwise one on the same database that does."""
+    # NOWHERE and the test receivers are on loopback: conftest allows such targets explicitly
+    assert server.settings.private_webhook_targets_allowed
     app = create_app(server.settings, migrate=False)
     if ROUTE in {getattr(route, "path", None) for route in app.routes}:
         yield server
@@ -108,7 +114,7 @@ def test_create_shows_a_generated_secret_once(api: Server) -> None:
     project, client = api.new_project()
     created = create_webhook(client, project["id"])
     secret = created["secret"]
-    assert len(secret) >= 32
+    assert GENERATED.match(secret)
     assert UUID.match(created["id"]) and RFC3339.match(created["createTime"])
     assert created == {
         "id": created["id"],
@@ -165,7 +171,7 @@ def test_list_get_patch_delete(api: Server) -> None:
                 "url": "https://hooks.example.test/v2",
                 "events": ["write.async.done", "write.async.done"],
                 "active": False,
-                "secret": MY_SECRET + "-rotated",
+                "secret": MY_OTHER_SECRET,
             },
         },
     )
@@ -178,7 +184,7 @@ def test_list_get_patch_delete(api: Server) -> None:
     assert patched["active"] is False
     assert patched["createTime"] == first["createTime"]
     assert client.get(url).json() == patched
-    assert stored_secret(api, first["id"]) == MY_SECRET + "-rotated"
+    assert stored_secret(api, first["id"]) == MY_OTHER_SECRET
 
     # Fields outside the mask stay as they are.
     only_active = client.patch(
@@ -204,6 +210,7 @@ def test_list_get_patch_delete(api: Server) -> None:
         ({"url": "ftp://example.test/hook"}, "url"),
         ({"url": "/relative/hook"}, "url"),
         ({"url": "https://"}, "url"),
+        ({"url": "https://example.test:99999/hook"}, "url"),
         ({"url": NOWHERE, "events": []}, "events"),
         ({"url": NOWHERE, "events": ["write.async.done", "write.sync.done"]}, "events[1]"),
         ({"url": NOWHERE, "events": "write.async.done"}, "events"),
@@ -218,13 +225,33 @@ def test_create_rejects_bad_input(api: Server, body: dict[str, Any], name: str) 
     assert client.get(f"/projects/{project['id']}/webhooks").json() == []
 
 
-def test_short_secret_is_rejected_without_echoing_it(api: Server) -> None:
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        ("short-secret-1", "whsec_"),
+        ("an-old-style-secret-of-forty-characters-", "whsec_"),  # the format before whsec_
+        ("whsec_" + "%" * 40, "base64"),
+        ("whsec_" + base64.b64encode(b"k" * 23).decode(), "holds 23"),  # too short a key
+        ("whsec_" + base64.b64encode(b"k" * 65).decode(), "holds 65"),  # too long a key
+        ("whsec_" + base64.urlsafe_b64encode(b"\xff" * 30).decode(), "base64"),  # URL alphabet
+    ],
+)
+def test_bad_secret_is_rejected_without_echoing_it(api: Server, secret: str, why: str) -> None:
     project, client = api.new_project()
     response = client.post(
-        f"/projects/{project['id']}/webhooks", json={"url": NOWHERE, "secret": "short-secret-1"}
+        f"/projects/{project['id']}/webhooks", json={"url": NOWHERE, "secret": secret}
     )
     assert issue_names(response) == ["secret"]
-    assert "short-secret-1" not in response.text
+    assert why in response.json()["detail"]
+    assert secret not in response.text and secret[6:] not in response.text
+
+
+def test_secret_without_base64_padding_is_accepted(api: Server) -> None:
+    project, client = api.new_project()
+    unpadded = MY_SECRET.rstrip("=")
+    assert unpadded != MY_SECRET
+    created = create_webhook(client, project["id"], secret=unpadded)
+    assert created["secret"] == unpadded
 
 
 def test_patch_rejects_bad_input(api: Server) -> None:
@@ -236,6 +263,7 @@ def test_patch_rejects_bad_input(api: Server) -> None:
         ({"updateMask": ["url"], "webhook": {"url": "mailto:a@b.c"}}, "webhook.url"),
         ({"updateMask": ["events"], "webhook": {"events": ["nope"]}}, "webhook.events[0]"),
         ({"updateMask": ["secret"], "webhook": {"secret": "tiny"}}, "webhook.secret"),
+        ({"updateMask": ["url"], "webhook": {"url": "https://u:p@x.test/"}}, "webhook.url"),
         ({"updateMask": ["projectId"], "webhook": {}}, "updateMask[0]"),
         ({"updateMask": [], "webhook": {}}, "updateMask"),
         ({"webhook": {"active": False}}, "updateMask"),
@@ -292,7 +320,12 @@ async def _deliver_until_done(server: Server, client: httpx.Client, log_url: str
     may be the one that sends it: claims are exclusive, so either way it is sent once)."""
     engine = create_engine(server.settings.database_url)
     http = ProviderHttp()
-    deliverer = WebhookDeliverer(engine, SecretBox.from_settings(server.settings), http)
+    deliverer = WebhookDeliverer(
+        engine,
+        SecretBox.from_settings(server.settings),
+        http,
+        private_targets_allowed=True,  # the receiver listens on loopback
+    )
     try:
         for _ in range(200):
             await deliverer.deliver_due(limit=200)
@@ -350,6 +383,9 @@ def test_test_ping_is_delivered_and_logged(api: Server) -> None:
     ((headers, body),) = recorder.requests
     assert headers["x-writeback-event"] == "webhook.test"
     assert headers["x-writeback-delivery"] == ping["id"]
+    assert StandardWebhook(hook["secret"]).verify(body, headers) == ping["payload"]
+    assert headers["webhook-id"] == ping["id"]
+    # the deprecated header is still sent, and still verifies
     assert verify_signature(hook["secret"], headers["x-writeback-signature"], body)
 
     log = client.get(base + "/deliveries").json()

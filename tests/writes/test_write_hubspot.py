@@ -217,14 +217,16 @@ def test_batch_update_is_partial_and_associates_after(stack: Server, sandbox: Sa
     assert listed.json()["results"][0]["toObjectId"] == int(company_id)
 
 
-def test_headers_are_ignored_with_a_warning(stack: Server, sandbox: Sandbox) -> None:
+def test_headers_are_refused(stack: Server, sandbox: Sandbox) -> None:
+    # HubSpot documents no request header for writes (writes/forwarded_headers.py)
     customer = hubspot(stack, sandbox)
     response = customer.write(
         "companies",
         {"type": "create", "record": {"name": "X"}, "headers": [{"key": "X-Test", "value": "1"}]},
     )
-    assert response.status_code == 200, response.text
-    assert "not forwarded" in response.json()["warnings"][0]["message"]
+    assert response.status_code == 400, response.text
+    assert response.json()["issues"][0]["name"] == "headers[0].key"
+    assert "takes no forwarded headers" in response.json()["remedy"]
 
 
 def test_provider_validation_error_is_a_422_with_raw_response(

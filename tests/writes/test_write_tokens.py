@@ -12,7 +12,7 @@ from writes.write_support import Customer, new_customer
 
 
 def creds(customer: Customer) -> dict[str, str]:
-    connection = customer.api.get(
+    connection = customer.stack.admin.get(  # reading tokens needs the `credentials` scope
         f"{customer.p}/connections/{customer.connection['id']}", params={"includeCreds": "true"}
     ).json()
     oauth = connection["oauth2AuthorizationCode"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,8 +13,11 @@ from sqlalchemy.exc import IntegrityError
 
 from writeback import __version__
 from writeback.api.auth import Authenticator
+from writeback.api.body_limits import BodyLimits
 from writeback.api.deps import AppState, ProjectCache
 from writeback.api.fast_write import FastWritePath
+from writeback.api.gate import AuthGate
+from writeback.api.log_redaction import install_log_redaction
 from writeback.api.problems import ApiProblem, install_handlers, problem_response
 from writeback.api.request_id import RequestIdMiddleware
 from writeback.api.routes import (
@@ -28,11 +32,11 @@ from writeback.api.routes import (
     webhooks,
     writes,
 )
+from writeback.api.scopes import RouteTable
 from writeback.api.write_problems import problem_for
 from writeback.services import build_services, build_worker
 from writeback.settings import Settings
 from writeback.store.errors import StoreUnavailable
-from writeback.store.migrate import upgrade_to_head
 from writeback.writes.errors import WriteError
 
 # The Write API first: routes are matched in order, and writes are the hot path.
@@ -63,9 +67,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
-        if migrate:
-            await upgrade_to_head(services.engine)
+        services = await build_services(settings, migrate=migrate)
         app.state.writeback = AppState(
             settings=settings,
             engine=services.engine,
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             box=services.box,
             auth=Authenticator(services.sessions, services.box, settings.admin_key),
             projects=ProjectCache(services.sessions),
+            routes=route_table(),
             http=services.http,
             credentials=services.credentials,
             delivery=services.delivery,
@@ -89,6 +92,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             if worker_task is not None:
                 await app.state.worker.stop(settings.drain_seconds)
                 worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await worker_task  # its failure, if any, was logged where it happened
+                await app.state.worker.close()
             await services.close()
 
     app = FastAPI(
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         **_framework_options(),
     )
     install_handlers(app)
+    app.state.settings = settings  # for asgi_app(): the edge limits wrap the fast path too
 
     @app.exception_handler(IntegrityError)
     async def _conflict(request: Request, exc: IntegrityError) -> Response:
@@ -118,6 +125,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def _store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
         return problem_response(problem_for(exc), request)
 
+    app.add_middleware(AuthGate)  # keys and scopes, before any body is read (api/gate.py)
+    install_log_redaction()  # ?apiKey= never reaches an access log
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
@@ -129,6 +138,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     return app
 
 
-def asgi_app(app: FastAPI) -> FastWritePath:
-    """What uvicorn serves: the write fast path in front of the FastAPI app."""
-    return FastWritePath(app)
+def route_table() -> RouteTable:
+    """Every API route with the scope it needs (api/scopes.py), in the order they match."""
+    return RouteTable(
+        (method, "/v1" + route.path)
+        for module in ROUTERS
+        for route in module.router.routes
+        for method in sorted(getattr(route, "methods", None) or ())
+    )
+
+
+def asgi_app(app: FastAPI) -> BodyLimits:
+    """What uvicorn serves: the body limits (api/body_limits.py) around the write fast path,
+    in front of the FastAPI app."""
+    return BodyLimits(FastWritePath(app), app.state.settings.max_body_bytes)

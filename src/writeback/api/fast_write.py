@@ -12,11 +12,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import parse_qs
 
 import orjson
 from pydantic import ValidationError
 
+from writeback.api.auth import Caller, presented_key
 from writeback.api.deps import AppState, visible_project
 from writeback.api.problems import (
     PROBLEM_JSON,
@@ -27,6 +27,7 @@ from writeback.api.problems import (
     validation_issues,
 )
 from writeback.api.request_id import usable_request_id
+from writeback.api.scopes import WRITE_ROUTE, authorize, route
 from writeback.api.write_problems import problem_for
 from writeback.common.asgi import read_body
 from writeback.operations.delivery import OperationHook, WriteReply
@@ -37,12 +38,13 @@ from writeback.writes.errors import WriteError
 from writeback.writes.request import WriteRequest
 
 WRITE_PATH = re.compile(r"^/v1/projects/([^/]+)/integrations/([^/]+)/objects/([^/]+)/?$")
+_ROUTE = route("POST", WRITE_ROUTE)
 log = logging.getLogger("writeback.api")
 
 
 async def authorized_write(
     state: AppState,
-    api_key: str | None,
+    caller: Caller,
     project_ref: str,
     integration: str,
     object_name: str,
@@ -52,14 +54,14 @@ async def authorized_write(
     raw_body: bytes = b"",
     request_id: str | None = None,
 ) -> WriteReply:
-    """A write as the holder of `api_key`: caller, project and target come from short-lived
-    caches, and no database connection is held while the provider answers. `request` may be a
-    parser, called after authentication (a bad key is reported before a bad body).
+    """A write as `caller` (authenticated, `write` scope checked): project and target come from
+    short-lived caches, and no database connection is held while the provider answers.
+    `request` may be a parser, called after the project is found (an unknown project is
+    reported before a bad body).
 
     With `idempotency_key` (the `Idempotency-Key` header values) the write runs once per key
     and project: `raw_body` identifies the request, and an answer that is a problem (stored for
     replays) comes back as a reply with `Content-Type: application/problem+json`."""
-    caller = await state.auth.caller_for_key(api_key)
     project = visible_project(await state.projects.find(project_ref), caller, project_ref)
     key = parse_key(idempotency_key)
     body = request() if callable(request) else request
@@ -111,10 +113,14 @@ class FastWritePath:
     ) -> None:
         headers = {k: v for k, v in scope["headers"]}
         request_id = _request_id(headers.get(b"x-request-id"))
-        body = await read_body(receive)
         state: AppState = self.app.state.writeback
         try:
-            key = headers.get(b"x-api-key", b"").decode("latin-1") or _query_key(scope)
+            # The key and scope first: a body sent without them is never read. Reading happens
+            # inside this try, so a limit hit while reading (an ApiProblem) is a problem answer.
+            key = presented_key(scope, allow_query=state.settings.allow_query_api_key)
+            caller = await state.auth.caller_for_key(key)
+            authorize(caller, _ROUTE, scope.get("query_string", b""))
+            body = await read_body(receive)
 
             def parse() -> WriteRequest:
                 try:
@@ -124,7 +130,7 @@ class FastWritePath:
 
             reply = await authorized_write(
                 state,
-                key,
+                caller,
                 project,
                 integration,
                 object_name,
@@ -158,11 +164,3 @@ class FastWritePath:
 
 def _request_id(given: bytes | None) -> str:
     return usable_request_id(given) or new_id().replace("-", "")
-
-
-def _query_key(scope: dict[str, Any]) -> str | None:
-    query = scope.get("query_string", b"")
-    if b"apiKey=" not in query:
-        return None
-    values = parse_qs(query.decode("latin-1")).get("apiKey")
-    return values[0] if values else None

@@ -11,11 +11,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from writeback.common.jsonsafe import NUL_TEXT, SURROGATE_TEXT, json_safe, number_problem
 from writeback.store.errors import StoreUnavailable, is_unavailable
 
 PROBLEM_JSON = "application/problem+json"
+MAX_ISSUES = 50  # a request with thousands of mistakes is told about its first ones
 log = logging.getLogger("writeback.api")
 
 
@@ -78,7 +81,9 @@ class ApiProblem(Exception):
             body["issues"] = self.issues
         if self.context:
             body["context"] = self.context
-        return body
+        # whatever a caller put in it (an echoed integer beyond 64 bits, an unpaired surrogate
+        # in a name), the body can be serialised
+        return json_safe(body)
 
 
 def not_found(kind: str, ref: str, remedy: str) -> ApiProblem:
@@ -143,6 +148,9 @@ def validation_issues(errors: Any) -> list[dict[str, Any]]:
 
 def invalid_request(issues: list[dict[str, Any]]) -> ApiProblem:
     summary = "; ".join(f"{i['name']}: {i['detail']}" for i in issues[:5])
+    if len(issues) > MAX_ISSUES:
+        summary += f" (the first {MAX_ISSUES} of {len(issues)} issues are listed)"
+        issues = issues[:MAX_ISSUES]
     return ApiProblem(
         400,
         f"The request is not valid: {summary}",
@@ -162,8 +170,11 @@ def _dotted(parts: list[str]) -> str:
 
 
 def _safe_value(value: Any) -> Any:
-    # Echo small scalars back so the client sees what it sent; never echo secrets-sized blobs.
-    if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
+    # Echo small scalars back so the client sees what it sent; never echo secrets-sized blobs,
+    # nor numbers the answer could not carry (an integer beyond 64 bits, NaN).
+    if isinstance(value, str):
+        return value if len(value) <= 200 else None
+    if isinstance(value, int | float) and number_problem(value) is None:
         return value
     return None
 
@@ -189,6 +200,14 @@ def install_handlers(app: FastAPI) -> None:
             remedy = "Check the method against the API reference at /docs."
         return problem_response(ApiProblem(exc.status_code, detail, remedy=remedy), request)
 
+    # Errors a value of the request can cause deep down (the database or an encoder refusing
+    # it): answered here rather than by the catch-all below, which ends the connection.
+    @app.exception_handler(StatementError)  # the database's errors (DBAPIError) and the store's
+    @app.exception_handler(UnicodeEncodeError)
+    async def _refused_value(request: Request, exc: Exception) -> JSONResponse:
+        problem = unexpected_problem(exc, f"{request.method} {request.url.path}")
+        return problem_response(problem, request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         problem = unexpected_problem(exc, f"{request.method} {request.url.path}")
@@ -209,7 +228,19 @@ def unavailable_problem(error: StoreUnavailable) -> ApiProblem:
 
 def unexpected_problem(error: Exception, where: str) -> ApiProblem:
     """An error nothing else handled: the database being away is a 503 (one log line, no
-    traceback); anything else is a 500 whose details stay in the log."""
+    traceback); a value of the request that the database or an encoder refuses (NUL, an
+    unpaired surrogate, an integer beyond 64 bits) is a 400; anything else is a 500 whose
+    details stay in the log."""
+    unstorable = unstorable_value(error)
+    if unstorable is not None:
+        log.warning("unstorable value in the request on %s: %s", where, unstorable)
+        return ApiProblem(
+            400,
+            f"A value of the request {unstorable}.",
+            remedy="Send text without NUL characters (\\u0000) or unpaired surrogate escapes"
+            " (a lone \\ud800-\\udfff), within the documented lengths and number ranges.",
+            code="unstorable_value",
+        )
     if is_unavailable(error):
         log.warning("database unavailable on %s: %s", where, error.__class__.__name__)
         return unavailable_problem(StoreUnavailable("the database is unavailable"))
@@ -220,3 +251,36 @@ def unexpected_problem(error: Exception, where: str) -> ApiProblem:
         remedy="Retry; if it persists, report the requestId to your writeback operator.",
         retryable=True,
     )
+
+
+# Input the database refuses, by PostgreSQL SQLSTATE: text it cannot hold (22021
+# character_not_in_repertoire: NUL in text; 22P05 untranslatable_character: \u0000 in JSON),
+# text longer than its column (22001), a number beyond its column's type (22003).
+_INPUT_STATES = {
+    "22021": NUL_TEXT,
+    "22P05": NUL_TEXT,
+    "22001": "is longer than writeback stores for its field",
+    "22003": "holds a number out of the range writeback stores for its field",
+}
+
+
+def unstorable_value(error: BaseException) -> str | None:
+    """What is wrong when `error` (or what caused it) is the database or an encoder refusing
+    a value that came in the request; None for any other error. A safety net: request models
+    should refuse such values by name before they get this far."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UnicodeEncodeError) and "surrogate" in str(current):
+            return SURROGATE_TEXT
+        if isinstance(current, TypeError) and "64-bit" in str(current):  # orjson, storing JSON
+            return "holds an integer outside the signed 64-bit range"
+        state = str(getattr(current, "sqlstate", "") or "")
+        if state in _INPUT_STATES:
+            return _INPUT_STATES[state]
+        orig = getattr(current, "orig", None)
+        current = (
+            orig if isinstance(orig, BaseException) else current.__cause__ or current.__context__
+        )
+    return None

@@ -7,10 +7,19 @@ import sys
 import typer
 from rich.markup import escape
 
-from writeback.cli import admin, demo, manifest_cmds, resources, sandbox_cmd, worker_cmd
+from writeback.cli import (
+    admin,
+    demo,
+    manifest_cmds,
+    resources,
+    sandbox_cmd,
+    secrets_cmd,
+    worker_cmd,
+)
 from writeback.cli.http import CliError
 from writeback.cli.output import errors
 from writeback.settings import SettingsError
+from writeback.store.secrets import SecretKeyError
 
 app = typer.Typer(
     help="writeback: write records into your customers' CRMs through one HTTP API.",
@@ -22,6 +31,7 @@ admin.register(app)
 demo.register(app)
 sandbox_cmd.register(app)
 worker_cmd.register(app)
+secrets_cmd.register(app)
 manifest_cmds.register(app)
 resources.register(app)
 
@@ -29,6 +39,6 @@ resources.register(app)
 def main() -> None:
     try:
         app()
-    except (CliError, SettingsError) as exc:
+    except (CliError, SettingsError, SecretKeyError) as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(1)

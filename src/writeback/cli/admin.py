@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated
 
 import typer
 
 from writeback.cli.http import CliError
 from writeback.cli.output import console, emit_json
+from writeback.control.key_scopes import FULL
 from writeback.control.projects import (
     ProjectExistsError,
     ProjectNameError,
@@ -24,8 +26,8 @@ from writeback.store.engine import (
     create_engine,
     session_factory,
 )
+from writeback.store.keyring import open_secret_box
 from writeback.store.migrate import upgrade_to_head
-from writeback.store.secrets import SecretBox
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -40,6 +42,18 @@ async def _migrate(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     try:
         await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _prepare(settings: Settings, *, migrate: bool) -> None:
+    """Once, before any process serves: migrations (when asked) and the keyring, so a wrong
+    master key stops `serve` here with a message."""
+    engine = create_engine(settings.database_url)
+    try:
+        if migrate:
+            await upgrade_to_head(engine)
+        await open_secret_box(settings, engine)
     finally:
         await engine.dispose()
 
@@ -65,13 +79,17 @@ async def bootstrap(settings: Settings, project_name: str) -> dict[str, str]:
     engine = create_engine(settings.database_url)
     try:
         await upgrade_to_head(engine)
-        box = SecretBox.from_settings(settings)
+        box = await open_secret_box(settings, engine)
         async with session_factory(engine)() as session:
             project = await find_project(session, project_name)
             if project is None:
                 project = await create_project(session, project_name)
-            key = await create_api_key(
-                session, box, project_id=project.id, label="created by writeback init"
+            key = await create_api_key(  # every scope, `credentials` included
+                session,
+                box,
+                project_id=project.id,
+                label="created by writeback init",
+                scopes=[FULL],
             )
             out = {"projectId": project.id, "projectName": project.name, "apiKey": key.secret}
             if not settings.admin_key and not await has_admin_key(session):
@@ -110,7 +128,11 @@ def serve(
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     workers: Annotated[
-        int, typer.Option(min=1, help="Processes serving the API (each with its own caches).")
+        int,
+        typer.Option(
+            min=1,
+            help="Processes serving the API, each with its own caches; a dead one is restarted.",
+        ),
     ] = 1,
     reuse_port: Annotated[
         bool, typer.Option(help="Bind with SO_REUSEPORT (set for you with --workers).")
@@ -125,7 +147,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API (applies migrations first) with an embedded worker."""
     from writeback.api.app import asgi_app, create_app
-    from writeback.cli.serving import run_many, run_one
+    from writeback.cli.serving import run_one, run_supervised
 
     settings = Settings.from_env()
     if not worker:
@@ -134,16 +156,13 @@ def serve(
         check_database_url(settings.database_url)
     except DatabaseUrlError as exc:
         raise CliError(str(exc)) from exc
-    if migrate_first:
-        asyncio.run(_migrate(settings))  # once, before any process serves
-
-    def serve_here() -> None:
-        app = asgi_app(create_app(settings, migrate=False))
-        run_one(app, host, port, log_level, reuse_port or workers > 1, settings.drain_seconds)
+    asyncio.run(_prepare(settings, migrate=migrate_first))
 
     if workers == 1:
-        serve_here()
+        app = asgi_app(create_app(settings, migrate=False))
+        run_one(app, host, port, log_level, reuse_port, settings.drain_seconds)
         return
-    child = ["serve", "--host", host, "--port", str(port), "--log-level", log_level]
-    child.append("--worker" if worker else "--no-worker")
-    run_many([*child, "--no-migrate", "--reuse-port"], workers, serve_here)
+    # several processes, supervised by uvicorn (a dead one is restarted)
+    if not worker:  # the supervised processes read their settings from the environment
+        os.environ["WRITEBACK_EMBEDDED_WORKER"] = "0"
+    run_supervised(host, port, log_level, workers, settings.drain_seconds)

@@ -125,12 +125,21 @@ def keys_get(
 def keys_create(
     project: ProjectOpt,
     label: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="write, read, manage, credentials or full (repeat); default: write, read, manage."
+        ),
+    ] = None,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key; the key is printed once."""
-    made = client(url, api_key).post(f"/projects/{project}/api-keys", {"label": label})
+    body: dict[str, object] = {"label": label}
+    if scope:
+        body["scopes"] = scope
+    made = client(url, api_key).post(f"/projects/{project}/api-keys", body)
     emit(made, as_json, [("key (shown once)", "key"), *KEY_COLUMNS])
 
 

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 async def _run(settings: Settings) -> None:
     from writeback.services import build_services, build_worker
 
-    services = build_services(settings)
+    services = await build_services(settings)  # refuses a wrong master key before any work
     worker = build_worker(services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -35,6 +35,7 @@ async def _run(settings: Settings) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await worker.close()
     await services.close()
 
 

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from writeback.common.clip import clip_optional, clip_text
 from writeback.writes.planning import PlannedRecord
+
+# What a provider says is kept and echoed (rawResponse, operation logs, problem details) up to
+# these sizes, with a note that it was cut: a reply can be megabytes (an echoed 10 MB record),
+# and it is stored with the operation and sent back to the caller.
+MAX_RAW_BYTES = 8192
+MAX_MESSAGE_BYTES = 4096
 
 ErrorClass = Literal[
     "auth",  # the token was refused even after a refresh: the customer must reconnect
@@ -33,6 +40,12 @@ class RecordError:
     code: str | None = None
     fields: list[str] | None = None
 
+    def __post_init__(self) -> None:
+        # provider text: kept to a size that is safe to store and echo
+        self.message = clip_text(str(self.message), MAX_MESSAGE_BYTES)
+        if self.code is not None:
+            self.code = clip_text(str(self.code), 256)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message}
         if self.code:
@@ -51,6 +64,9 @@ class RecordResult:
     raw: str | None = None  # the provider's body, for `rawResponse`
     warnings: list[RecordError] = field(default_factory=list)  # non-blocking problems
     unknown: bool = False  # the request may have reached the provider; no answer came
+
+    def __post_init__(self) -> None:
+        self.raw = clip_optional(self.raw, MAX_RAW_BYTES)
 
 
 @dataclass
@@ -75,11 +91,12 @@ class ConnectorError(Exception):
         code: str | None = None,
         sent: bool = False,
     ) -> None:
+        message = clip_text(message, MAX_MESSAGE_BYTES)
         super().__init__(message)
         self.error_class = error_class
         self.message = message
         self.status = status
-        self.raw = raw
+        self.raw = clip_optional(raw, MAX_RAW_BYTES)
         self.retry_after = retry_after
         self.code = code
         self.sent = sent  # the request left: the provider may have acted on it

@@ -1,41 +1,56 @@
-"""Outbound HTTP for every connector: a small keep-alive HTTP/1.1 client on asyncio + httptools.
+"""Outbound HTTP for every connector and webhook delivery, on aiohttp.
 
-Why not a general client: the provider call is most of a write's cost. DESIGN.md's calibration
-found aiohttp six times faster than httpx; profiling writeback then showed aiohttp itself as a
-quarter of a write's CPU. Connectors need little — one request at a time per connection,
-JSON or form bodies, Content-Length or chunked answers — so this client does only that.
+aiohttp speaks the protocol (keep-alive pools, TLS, proxies, 1xx answers, chunked and
+close-delimited bodies). This module adds what the delivery guarantees need on top:
 
-Non-idempotent requests are never retried here: a create that may have reached the provider
-must not be sent twice behind the caller's back.
+- every failure is a `ConnectorError` that says whether the request may have reached the
+  provider: `sent=False` only when it certainly did not (DNS, connect, TLS handshake, proxy
+  tunnel, a refusing resolver), so callers may send it again; anything later is `sent=True`,
+  an unknown outcome, and a timeout after sending is `code=TIMED_OUT`;
+- nothing is sent twice behind the caller's back: aiohttp's own retry of "idempotent"
+  requests on a dropped connection is switched off (a DELETE sent twice answers 404 for a
+  record that was deleted), and no redirect is followed;
+- answers are read up to `max_response_bytes` and refused beyond it, without reading the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import ssl
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-import httptools
+import aiohttp
 import orjson
+from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from writeback.connectors.contract import ConnectorError
 
 USER_AGENT = "writeback/0.1"
-MAX_IDLE_PER_ORIGIN = 256  # kept-alive connections beyond this are closed after use
 # A kept-alive connection idle longer than this is not reused: servers close idle connections
 # (uvicorn after 5 s), and a request written just as the server closes gets no answer, which
 # for a create is an unknown outcome. A fresh connection costs a handshake; that is cheaper.
 MAX_IDLE_SECONDS = 4.0
+MAX_CONNECTIONS_PER_HOST = 256  # generous: a provider call waits for a free one beyond this
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 TIMED_OUT = "TIMED_OUT"  # ConnectorError.code: the provider may still be working on it
+RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"  # ConnectorError.code: the answer was not read
+SIZE_SETTING = "WRITEBACK_MAX_RESPONSE_BYTES"
+# headers are checked before they get here; this is the last defence against a split request
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BREAK = re.compile(r"[\r\n]")
 
 
 @dataclass
 class HttpResponse:
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # case-insensitive lookups
     body: bytes
 
     def json(self) -> Any:
@@ -51,126 +66,97 @@ class HttpResponse:
         return self.body.decode("utf-8", "replace")
 
 
-class _Headers(dict[str, str]):
-    """Response headers, looked up case-insensitively (keys are stored lowercase)."""
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        return super().get(key.lower(), default)
-
-    def __getitem__(self, key: str) -> str:
-        return super().__getitem__(key.lower())
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and super().__contains__(key.lower())
+@dataclass(frozen=True)
+class _Proxy:
+    url: URL
+    authorization: str | None  # Proxy-Authorization, from the proxy URL's user info
 
 
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection; parses one response at a time."""
+class _EnvProxies:
+    """HTTP_PROXY / HTTPS_PROXY / NO_PROXY (either case), read once when the session opens.
+
+    Read here rather than by aiohttp's `trust_env`, which also reads ~/.netrc and adds its
+    credentials to requests that carry none (a webhook delivery would hand them to the
+    receiver), and asks a thread for every request."""
 
     def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.closed = False
-        self._waiter: asyncio.Future[HttpResponse] | None = None
-        self._headers = _Headers()
-        self._body: list[bytes] = []
-        self.keep_alive = True
-        self.idle_since = 0.0
+        found = urllib.request.getproxies_environment()
+        self._no_proxy = {"no": found["no"]} if "no" in found else {}
+        self._by_scheme = {
+            scheme: _proxy(found[scheme]) for scheme in ("http", "https") if found.get(scheme)
+        }
 
-    # asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    def get(self, url: URL) -> _Proxy | None:
+        proxy = self._by_scheme.get(url.scheme)
+        if proxy is None or not url.host:
+            return None
+        if self._no_proxy and urllib.request.proxy_bypass_environment(url.host, self._no_proxy):
+            return None
+        return proxy
 
-    def data_received(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(ConnectorError("network", f"unreadable HTTP answer: {exc}"))
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self._fail(ConnectorError("network", "the provider closed the connection mid-answer"))
-
-    # httptools callbacks
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
-
-    def on_body(self, body: bytes) -> None:
-        self._body.append(body)
-
-    def on_message_complete(self) -> None:
-        waiter = self._waiter
-        self._waiter = None
-        self.keep_alive = self.parser.should_keep_alive()
-        response = HttpResponse(self.parser.get_status_code(), self._headers, b"".join(self._body))
-        if waiter is not None and not waiter.done():
-            waiter.set_result(response)
-
-    def _fail(self, error: ConnectorError) -> None:
-        waiter = self._waiter
-        self._waiter = None
-        self.closed = True
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(error)
-
-    def send(self, payload: bytes) -> asyncio.Future[HttpResponse]:
-        assert self.transport is not None
-        self._headers = _Headers()
-        self._body = []
-        self.parser = httptools.HttpResponseParser(self)
-        self._waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(payload)
-        return self._waiter
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
+def _proxy(value: str) -> _Proxy:
+    url = URL(value if "://" in value else f"http://{value}")
+    if url.user is None:
+        return _Proxy(url, None)
+    pair = f"{url.user}:{url.password or ''}".encode()
+    return _Proxy(url.with_user(None), "Basic " + base64.b64encode(pair).decode("ascii"))
 
 
 class ProviderHttp:
-    def __init__(self, *, total_timeout: float = 60.0, connect_timeout: float = 10.0) -> None:
-        self._timeout = total_timeout
+    """One pool of keep-alive connections; built anywhere, opened inside the running loop."""
+
+    def __init__(
+        self,
+        *,
+        total_timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_connections_per_host: int = MAX_CONNECTIONS_PER_HOST,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
+        self._total_timeout = total_timeout
         self._connect_timeout = connect_timeout
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._ssl = ssl.create_default_context()
+        self._max_response_bytes = max_response_bytes
+        self._per_host = max_connections_per_host
+        self._resolver = resolver
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._proxies: _EnvProxies | None = None
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
 
     async def close(self) -> None:
-        for connections in self._idle.values():
-            for connection in connections:
-                connection.close()
-        self._idle.clear()
+        session, self._session = self._session, None
+        if session is not None and self._loop is asyncio.get_running_loop():
+            await session.close()
 
-    async def _connect(self, scheme: str, host: str, port: int) -> _Connection:
-        idle = self._idle.get((scheme, host, port))
+    def _open(self) -> aiohttp.ClientSession:
+        """The session, created on first use: aiohttp binds it to the running loop."""
         loop = asyncio.get_running_loop()
-        while idle:
-            connection = idle.pop()
-            if (
-                not connection.closed
-                and connection.transport
-                and not connection.transport.is_closing()
-                and loop.time() - connection.idle_since < MAX_IDLE_SECONDS
-            ):
-                return connection
-            connection.close()
-        try:
-            _, protocol = await asyncio.wait_for(
-                loop.create_connection(
-                    _Connection,
-                    host,
-                    port,
-                    ssl=self._ssl if scheme == "https" else None,
-                    server_hostname=host if scheme == "https" else None,
-                ),
-                self._connect_timeout,
-            )
-        except (OSError, TimeoutError) as exc:
-            raise ConnectorError(
-                "network",
-                f"could not reach {scheme}://{host}:{port}: {exc.__class__.__name__}",
-            ) from exc
-        return protocol
+        session = self._session
+        if session is not None and not session.closed and self._loop is loop:
+            return session
+        connector = aiohttp.TCPConnector(
+            limit=0,  # no global cap: one slow provider must not hold up the others
+            limit_per_host=self._per_host,
+            keepalive_timeout=MAX_IDLE_SECONDS,
+            ssl=ssl.create_default_context(),  # verifies; SSL_CERT_FILE adds a private CA
+            resolver=self._resolver,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            # as before: no compression asked for (an answer compressed anyway is still
+            # decompressed; the cap counts decompressed bytes), no Content-Type without a body
+            skip_auto_headers=("Accept-Encoding", "Content-Type"),
+            cookie_jar=aiohttp.DummyCookieJar(),  # one customer's cookies are not another's
+            timeout=self._timeout,
+        )
+        # aiohttp sends a GET, PUT or DELETE a second time when the connection drops before
+        # the answer (there is no public switch): the caller decides what a lost answer means.
+        session._retry_connection = False
+        self._session, self._loop, self._proxies = session, loop, _EnvProxies()
+        return session
 
     async def request(
         self,
@@ -184,66 +170,148 @@ class ProviderHttp:
         params: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> HttpResponse:
-        parts = urlsplit(url)
-        scheme = parts.scheme
-        host = parts.hostname or ""
-        port = parts.port or (443 if scheme == "https" else 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if params:
-            target += ("&" if "?" in target else "?") + urlencode(params)
-        body = b""
-        lines = [
-            f"{method} {target} HTTP/1.1",
-            f"Host: {parts.netloc}",
-            f"User-Agent: {USER_AGENT}",
-            "Accept: application/json",
-        ]
+            url += ("&" if "?" in url else "?") + urlencode(params)
+        target = _url(url)
+        sending: list[tuple[str, str]] = []
+        body: bytes | None = None
         if json is not None:
             body = orjson.dumps(json)
-            lines.append("Content-Type: application/json")
+            sending.append(("Content-Type", "application/json"))
         elif form is not None:
             body = urlencode(form).encode()
-            lines.append("Content-Type: application/x-www-form-urlencoded")
+            sending.append(("Content-Type", "application/x-www-form-urlencoded"))
         if token:
-            lines.append(f"Authorization: Bearer {token}")
+            sending.append(("Authorization", f"Bearer {token}"))
         for key, value in headers or []:
-            if "\r" in key or "\n" in key or "\r" in value or "\n" in value:
-                raise ConnectorError("bad_request", f"header {key!r} contains a line break")
-            lines.append(f"{key}: {value}")
-        if body or method in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(body)}")
-        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        connection = await self._connect(scheme, host, port)
-        # from here on the request may reach the provider: a failure without an answer leaves
-        # its outcome unknown (`sent=True`), which callers must not treat as "not done"
-        wait = self._timeout if timeout is None else timeout
+            if _CONTROL.search(key) or _CONTROL.search(value):
+                what = "a line break" if _BREAK.search(key + value) else "a control character"
+                raise ConnectorError("bad_request", f"header {key!r} contains {what}")
+            sending.append((key, value))
+        session = self._open()
+        assert self._proxies is not None
+        proxy = self._proxies.get(target)
+        proxy_headers = None
+        if proxy is not None and proxy.authorization:
+            # a tunnel (https) authenticates on CONNECT; plain http on each request
+            if target.scheme == "https":
+                proxy_headers = {"Proxy-Authorization": proxy.authorization}
+            else:
+                sending.append(("Proxy-Authorization", proxy.authorization))
+        wait, deadline = self._total_timeout, self._timeout
+        if timeout is not None:
+            wait, deadline = timeout, aiohttp.ClientTimeout(timeout, connect=self._connect_timeout)
+        origin = _origin(target)
         try:
-            response = await asyncio.wait_for(connection.send(payload), wait)
+            response = await session.request(
+                method,
+                target,
+                data=body,
+                headers=sending,
+                timeout=deadline,
+                allow_redirects=False,
+                proxy=proxy.url if proxy else None,
+                proxy_headers=proxy_headers,
+            )
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            # DNS, connect, TLS handshake, proxy connect, a resolver's refusal: never sent
+            raise ConnectorError(
+                "network", f"could not reach {origin}: {_why(exc)}", sent=False
+            ) from exc
+        except aiohttp.ClientHttpProxyError as exc:
+            raise ConnectorError(
+                "network",
+                f"could not reach {origin}: the proxy refused the tunnel ({exc.status})",
+                sent=False,
+            ) from exc
+        except aiohttp.InvalidURL as exc:
+            raise ConnectorError("bad_request", f"cannot send to {origin}: {exc}") from exc
+        except ConnectorError as exc:  # raised by a resolver, which runs before sending
+            raise ConnectorError(
+                "network", f"could not reach {origin}: {exc.message}", sent=False
+            ) from exc
+        # From here on the request may have reached the provider: a failure without an answer
+        # leaves its outcome unknown (`sent=True`); callers must not treat it as "not done".
         except TimeoutError as exc:
-            connection.close()
-            raise ConnectorError(
-                "network",
-                f"no answer from {scheme}://{parts.netloc} within {wait:g}s",
-                sent=True,
-                code=TIMED_OUT,
-            ) from exc
-        except asyncio.CancelledError:
-            connection.close()  # half-used: neither reusable nor worth keeping open
+            raise _timed_out(origin, wait) from exc
+        except aiohttp.ClientError as exc:
+            raise _lost(origin, str(exc) or exc.__class__.__name__) from exc
+        if response.status < 200:  # aiohttp skips 1xx, but a 101 we did not ask for ends it
+            response.close()
+            raise _lost(origin, f"an interim answer (HTTP {response.status}) and nothing after")
+        try:
+            received = await self._read(response, origin)
+        except TimeoutError as exc:
+            response.close()
+            raise _timed_out(origin, wait) from exc
+        except aiohttp.ClientError as exc:
+            response.close()
+            raise _lost(origin, str(exc) or exc.__class__.__name__) from exc
+        except BaseException:
+            response.close()  # half-read (cancelled, too large): neither reusable nor kept
             raise
-        except ConnectorError as exc:
-            connection.close()
-            raise ConnectorError(
-                "network",
-                f"lost the answer from {scheme}://{parts.netloc}: {exc.message}",
-                sent=True,
-            ) from exc
-        idle = self._idle.setdefault((scheme, host, port), [])
-        if connection.keep_alive and not connection.closed and len(idle) < MAX_IDLE_PER_ORIGIN:
-            connection.idle_since = asyncio.get_running_loop().time()
-            idle.append(connection)
-        else:
-            connection.close()
-        return response
+        response.release()
+        return HttpResponse(response.status, response.headers, received)
+
+    async def _read(self, response: aiohttp.ClientResponse, origin: str) -> bytes:
+        """The body, read no further than the cap (decompressed, when it came compressed)."""
+        cap = self._max_response_bytes
+        length = response.content_length
+        if length is not None and length > cap:
+            raise _too_large(origin, response.status, cap)
+        if length is not None and not response.headers.get("Content-Encoding"):
+            return await response.read()  # exactly `length` bytes, within the cap
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(origin, response.status, cap)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _url(url: str) -> URL:
+    """Sent as built when it is already a valid request target (connectors quote their ids
+    and queries); quoted by yarl otherwise."""
+    if url.isascii() and url.isprintable() and " " not in url:
+        return URL(url, encoded=True)
+    return URL(url)
+
+
+def _origin(url: URL) -> str:
+    """scheme://host:port, for messages: never the path, query or credentials."""
+    host = url.raw_host or ""
+    return f"{url.scheme}://{f'[{host}]' if ':' in host else host}:{url.port}"
+
+
+def _why(exc: aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError) -> str:
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "timed out connecting"
+    cause = exc.os_error
+    detail = cause.strerror or str(cause) or cause.__class__.__name__
+    return f"{cause.__class__.__name__}: {detail}"
+
+
+def _timed_out(origin: str, wait: float) -> ConnectorError:
+    return ConnectorError(
+        "network", f"no answer from {origin} within {wait:g}s", sent=True, code=TIMED_OUT
+    )
+
+
+def _lost(origin: str, detail: str) -> ConnectorError:
+    return ConnectorError("network", f"lost the answer from {origin}: {detail}", sent=True)
+
+
+def _too_large(origin: str, status: int, cap: int) -> ConnectorError:
+    return ConnectorError(
+        "network",
+        f"the answer from {origin} (HTTP {status}) is larger than {cap:,} bytes and was not"
+        f" read; raise {SIZE_SETTING} to accept larger answers",
+        status=status,
+        sent=True,
+        code=RESPONSE_TOO_LARGE,
+    )
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from writeback.control.key_scopes import DEFAULT_SCOPES, FULL, normalize_scopes
 from writeback.store.secrets import SecretBox, new_api_key
 from writeback.store.tables import ApiKey, Project
 
@@ -76,13 +77,19 @@ async def create_api_key(
     scopes: list[str] | None = None,
     is_admin: bool = False,
 ) -> NewKey:
+    """A new key with `scopes` (default: write, read, manage; raises ScopeError for unknown
+    names). Admin keys have every scope whatever their list says."""
+    if is_admin:
+        scopes = [FULL] if scopes is None else scopes
+    else:
+        scopes = normalize_scopes(DEFAULT_SCOPES if scopes is None else scopes)
     secret = new_api_key()
     record = ApiKey(
         project_id=project_id,
         digest=box.digest(secret),
         prefix=secret[:10],
         label=label,
-        scopes=scopes if scopes is not None else ["full"],
+        scopes=list(scopes),
         active=True,
         is_admin=is_admin,
     )

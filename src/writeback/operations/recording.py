@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from writeback.common.clip import clip_text
 from writeback.connectors.contract import ConnectorError
 from writeback.store.deferred import defer_insert, defer_status
 from writeback.store.tables import OperationLog
@@ -16,6 +17,9 @@ from writeback.writes.request import WriteRequest
 from writeback.writes.target import WriteTarget
 
 OUTCOME_UNKNOWN = "outcome_unknown"
+# One log line's text. Provider messages are capped where they enter (connectors/contract.py);
+# this also bounds lines that quote anything else.
+MAX_LOG_MSG_BYTES = 8192
 
 
 def utcnow() -> datetime:
@@ -23,7 +27,10 @@ def utcnow() -> datetime:
 
 
 def make_log(operation_id: str, severity: str, msg: str, **extra: Any) -> dict[str, Any]:
-    message: dict[str, Any] = {"msg": msg, "operation_id": operation_id}
+    message: dict[str, Any] = {
+        "msg": clip_text(msg, MAX_LOG_MSG_BYTES),
+        "operation_id": operation_id,
+    }
     message.update({k: v for k, v in extra.items() if v is not None})
     return {
         "operation_id": operation_id,

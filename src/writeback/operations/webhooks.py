@@ -2,30 +2,56 @@
 
 A delivery row is inserted in the same transaction as the event it reports (the caller's), so a
 committed operation always has its notification queued and a rolled-back one never does.
-Deliverers claim due rows under a short lease, POST them signed, and reschedule failures with
-exponential backoff. Delivery is at least once: receivers dedupe on `X-Writeback-Delivery`.
+Deliverers claim due rows under a short lease, POST them signed per Standard Webhooks
+(https://www.standardwebhooks.com/), and reschedule failures with exponential backoff. Delivery
+is at least once: receivers dedupe on `webhook-id`, the delivery id.
+
+What a delivery records as its error names the class of failure only: a receiver's body (or any
+text it controls) never comes back through the API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import errno
 import hashlib
 import hmac
 import logging
 import random
+import secrets as _random
+import socket
+import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
+from aiohttp.abc import AbstractResolver
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from writeback.common.netguard import (
+    GuardedResolver,
+    TargetRefused,
+    UnresolvableHost,
+    check_literal,
+    proxy_hosts,
+)
 from writeback.connectors.contract import ConnectorError
-from writeback.connectors.http import HttpResponse, ProviderHttp, retry_after_seconds
+from writeback.connectors.http import (
+    RESPONSE_TOO_LARGE,
+    TIMED_OUT,
+    HttpResponse,
+    ProviderHttp,
+    retry_after_seconds,
+)
+from writeback.settings import Settings
 from writeback.store.secrets import SecretBox, SecretKeyError
 from writeback.store.tables import Webhook, WebhookDelivery, new_id, utcnow
 
@@ -35,19 +61,44 @@ __all__ = [
     "EVENT_HEADER",
     "SIGNATURE_HEADER",
     "TEST_EVENT",
+    "InvalidSecret",
     "WebhookDeliverer",
+    "build_deliverer",
+    "delivery_headers",
+    "delivery_http",
     "enqueue_test_delivery",
     "enqueue_webhooks",
+    "failure_class",
+    "new_secret",
+    "rotate_secret",
     "sign",
+    "signing_key",
+    "standard_signature",
+    "validated_secret",
     "verify_signature",
 ]
 
 EVENTS: tuple[str, ...] = ("write.async.done",)
 TEST_EVENT = "webhook.test"  # sent on request to one webhook only; nobody subscribes to it
-SIGNATURE_HEADER = "X-Writeback-Signature"
 EVENT_HEADER = "X-Writeback-Event"
+# Standard Webhooks headers
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+# Deprecated: writeback's signature scheme before Standard Webhooks, still sent so receivers
+# written against it keep working (docs/webhooks.md)
+SIGNATURE_HEADER = "X-Writeback-Signature"
 DELIVERY_HEADER = "X-Writeback-Delivery"
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+SECRET_PREFIX = "whsec_"
+MIN_KEY_BYTES = 24  # Standard Webhooks: keys of 24 to 64 bytes
+MAX_KEY_BYTES = 64
+NEW_KEY_BYTES = 32
+DELIVERY_TIMEOUT = 10.0  # seconds for one attempt, connecting included
+# Only the status of a receiver's answer matters; its body is never stored or shown. A larger
+# answer is not read (a 2xx still counts as delivered).
+WEBHOOK_MAX_ANSWER_BYTES = 64 * 1024
 
 JITTER = 0.2  # each backoff is stretched by up to 20% so failed receivers are not hit in step
 LEASE_MARGIN_SECONDS = 60.0  # a claim outlives the send timeout by this much
@@ -105,6 +156,99 @@ def verify_signature(
     expected = _mac(secret, timestamp, body).encode()
     # compare_digest on bytes: constant time, and no TypeError on non-ASCII input.
     return any(hmac.compare_digest(expected, candidate.encode()) for candidate in candidates)
+
+
+def legacy_signature(secrets: Sequence[str], timestamp: int, body: bytes) -> str:
+    """The deprecated `X-Writeback-Signature` value with one `v1=` per secret."""
+    return f"t={timestamp}," + ",".join(f"v1={_mac(s, timestamp, body)}" for s in secrets)
+
+
+class InvalidSecret(ValueError):
+    """A caller-supplied webhook secret is malformed; the message never contains it."""
+
+
+def new_secret() -> str:
+    """A fresh signing secret in the Standard Webhooks format: `whsec_<base64 of 32 bytes>`."""
+    return SECRET_PREFIX + base64.b64encode(_random.token_bytes(NEW_KEY_BYTES)).decode()
+
+
+def _decoded_key(encoded: str) -> bytes | None:
+    """The key bytes of the base64 part of a `whsec_` secret (padding optional), or None."""
+    try:
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def validated_secret(secret: str) -> str:
+    """`secret` if it is a `whsec_` secret of 24 to 64 key bytes; else InvalidSecret."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise InvalidSecret(
+            f'must start with "{SECRET_PREFIX}" followed by the base64 of the key bytes'
+        )
+    key = _decoded_key(secret[len(SECRET_PREFIX) :])
+    if key is None:
+        raise InvalidSecret(f'the part after "{SECRET_PREFIX}" is not valid base64')
+    if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
+        raise InvalidSecret(
+            f"must hold {MIN_KEY_BYTES} to {MAX_KEY_BYTES} key bytes; it holds {len(key)}"
+        )
+    return secret
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a stored secret, as `standardwebhooks.Webhook(secret)` derives it.
+
+    A `whsec_` secret's key is its base64-decoded part. A secret from before Standard Webhooks
+    (any string of 16+ characters) signs with its UTF-8 bytes: receivers verify it with
+    `Webhook(secret.encode())`, or rotate to a `whsec_` secret.
+    """
+    if secret.startswith(SECRET_PREFIX):
+        key = _decoded_key(secret[len(SECRET_PREFIX) :])
+        if key:
+            return key
+    return secret.encode()
+
+
+def standard_signature(keys: Sequence[bytes], msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` per key,
+    separated by spaces (the first key is the current secret)."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return " ".join(
+        "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        for key in keys
+    )
+
+
+def delivery_headers(
+    delivery_id: str, event: str, body: bytes, secrets: Sequence[str], timestamp: int
+) -> list[tuple[str, str]]:
+    """Every header a delivery carries; `secrets` signs in order (current, then previous)."""
+    keys = [signing_key(secret) for secret in secrets]
+    return [
+        (ID_HEADER, delivery_id),  # the same on every retry: receivers dedupe on it
+        (TIMESTAMP_HEADER, str(timestamp)),
+        (STANDARD_SIGNATURE_HEADER, standard_signature(keys, delivery_id, timestamp, body)),
+        (EVENT_HEADER, event),
+        (DELIVERY_HEADER, delivery_id),  # deprecated
+        (SIGNATURE_HEADER, legacy_signature(secrets, timestamp, body)),  # deprecated
+    ]
+
+
+def rotate_secret(
+    hook: Webhook, box: SecretBox, secret: str, overlap: timedelta, now: datetime | None = None
+) -> None:
+    """Make `secret` the webhook's secret; the current one keeps signing until `overlap` ends.
+
+    Only one previous secret is kept: rotating again within the window drops the oldest.
+    """
+    if overlap > timedelta(0):
+        hook.previous_secret_encrypted = hook.secret_encrypted
+        hook.previous_secret_expires_at = (now or utcnow()) + overlap
+    else:
+        hook.previous_secret_encrypted = None
+        hook.previous_secret_expires_at = None
+    hook.secret_encrypted = box.encrypt(secret)
 
 
 # -- the outbox ---------------------------------------------------------------------------
@@ -174,13 +318,29 @@ async def enqueue_test_delivery(conn: AsyncConnection, webhook_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class _Target:
+    url: str
+    secret_encrypted: str
+    previous_secret_encrypted: str | None
+    previous_secret_expires_at: datetime | None
+
+    def encrypted_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign a delivery sent `now`: the current one, then the previous
+        one while its overlap window lasts."""
+        signing = [self.secret_encrypted]
+        expires = self.previous_secret_expires_at
+        if self.previous_secret_encrypted and expires is not None and now < expires:
+            signing.append(self.previous_secret_encrypted)
+        return signing
+
+
+@dataclass(frozen=True)
 class _Claimed:
     id: str
     event: str
     payload: dict[str, Any]
     attempts: int
-    url: str
-    secret_encrypted: str
+    target: _Target
 
 
 @dataclass(frozen=True)
@@ -212,11 +372,82 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def _answer(response: HttpResponse) -> _Outcome:
+    # The body is never recorded: it is the receiver's text, and lastError is shown to API
+    # callers (who may not own the receiver).
     if 200 <= response.status < 300:
         return _Outcome(response.status)
-    snippet = response.text.strip()[:200]
-    error = f"HTTP {response.status}" + (f": {snippet}" if snippet else "")
+    error = f"receiver answered HTTP {response.status}"
+    if 300 <= response.status < 400:
+        error += " (redirects are not followed)"
     return _Outcome(response.status, error, _retry_after(response.headers))
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and everything it wraps (causes, contexts, aiohttp's `os_error`)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        implicit = None if current.__suppress_context__ else current.__context__
+        pending += [
+            current.__cause__ or implicit,
+            getattr(current, "os_error", None),  # aiohttp's ClientConnectorError
+            getattr(current, "certificate_error", None),  # ...CertificateError
+        ]
+
+
+def failure_class(exc: BaseException, timeout: float) -> str:
+    """What went wrong with a delivery, by class only: never an exception's text, which may
+    quote the receiver (a reason phrase, a fragment of a malformed answer)."""
+    chain = list(_causes(exc))
+    for cause in chain:
+        if isinstance(cause, TargetRefused):
+            return f"target address refused ({cause.kind}): {cause.target}"
+    for cause in chain:
+        if isinstance(cause, TimeoutError) or getattr(cause, "code", None) == TIMED_OUT:
+            return f"timed out after {timeout:g}s"
+    for cause in chain:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "TLS handshake failed (certificate not trusted)"
+        if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+            return "TLS handshake failed"
+    for cause in chain:
+        if getattr(cause, "code", None) == RESPONSE_TOO_LARGE:
+            return f"answer too large (over {WEBHOOK_MAX_ANSWER_BYTES:,} bytes)"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, UnresolvableHost | socket.gaierror):
+            return "host name did not resolve"
+        if isinstance(cause, ConnectionResetError | BrokenPipeError):
+            return "connection closed before the answer"
+    for cause in chain:
+        if isinstance(cause, OSError) and cause.errno in errno.errorcode:
+            return f"could not connect ({errno.errorcode[cause.errno]})"
+    return f"delivery failed ({exc.__class__.__name__})"
+
+
+def build_deliverer(engine: AsyncEngine, box: SecretBox, settings: Settings) -> WebhookDeliverer:
+    """The worker's deliverer, with its own HTTP client: webhook receivers are not providers,
+    and a slow one must not hold connections the provider calls need. Unless private targets
+    are allowed, every connection it opens checks the addresses the name resolved to."""
+    allowed = settings.private_webhook_targets_allowed
+    # proxies from the environment are the operator's choice: their own address is not checked
+    resolver = None if allowed else GuardedResolver(exempt=proxy_hosts())
+    return WebhookDeliverer(engine, box, delivery_http(resolver), private_targets_allowed=allowed)
+
+
+def delivery_http(resolver: AbstractResolver | None = None) -> ProviderHttp:
+    """The HTTP client deliveries use: short timeout, small answers; `resolver` checks the
+    addresses of every connection (None: aiohttp's, unchecked)."""
+    return ProviderHttp(
+        total_timeout=DELIVERY_TIMEOUT,
+        max_response_bytes=WEBHOOK_MAX_ANSWER_BYTES,
+        resolver=resolver,
+    )
 
 
 class WebhookDeliverer:
@@ -228,19 +459,27 @@ class WebhookDeliverer:
         box: SecretBox,
         http: ProviderHttp,
         *,
+        private_targets_allowed: bool = False,
         base_delay: float = 5.0,
         max_delay: float = 3600.0,
         max_attempts: int = 12,
-        timeout: float = 10.0,
+        timeout: float = DELIVERY_TIMEOUT,
     ) -> None:
+        """`http` must check resolved addresses itself (a `GuardedResolver`) unless
+        `private_targets_allowed`; IP literals in URLs are checked here."""
         self._engine = engine
         self._box = box
         self._http = http
+        self.private_targets_allowed = private_targets_allowed
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
         self.timeout = timeout
         self._lease = timedelta(seconds=timeout + LEASE_MARGIN_SECONDS)
+
+    async def close(self) -> None:
+        """Close the deliverer's HTTP client."""
+        await self._http.close()
 
     def backoff(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds to wait after the `attempts`-th failed attempt."""
@@ -292,42 +531,46 @@ class WebhookDeliverer:
             if not rows:
                 return []
             hooks = await conn.execute(
-                select(W.id, W.url, W.secret_encrypted).where(
-                    W.id.in_({row.webhook_id for row in rows})
-                )
+                select(
+                    W.id,
+                    W.url,
+                    W.secret_encrypted,
+                    W.previous_secret_encrypted,
+                    W.previous_secret_expires_at,
+                ).where(W.id.in_({row.webhook_id for row in rows}))
             )
-            targets = {hook.id: (hook.url, hook.secret_encrypted) for hook in hooks}
+            targets = {hook.id: _Target(*hook[1:]) for hook in hooks}
         return [
-            _Claimed(row.id, row.event, row.payload, row.attempts, *targets[row.webhook_id])
+            _Claimed(row.id, row.event, row.payload, row.attempts, targets[row.webhook_id])
             for row in rows
             if row.webhook_id in targets
         ]
 
     async def _send(self, delivery: _Claimed) -> _Outcome:
+        target = delivery.target
         try:
-            secret = self._box.decrypt(delivery.secret_encrypted)
+            signing = [self._box.decrypt(s) for s in target.encrypted_secrets(utcnow())]
         except SecretKeyError as exc:
             return _Outcome(error=str(exc))
+        if not self.private_targets_allowed:
+            try:  # aiohttp resolves no IP literal, so its resolver never sees these
+                check_literal(urlsplit(target.url).hostname or "")
+            except TargetRefused as exc:
+                return _Outcome(error=failure_class(exc, self.timeout))
         body = orjson.dumps(delivery.payload)
-        headers = [
-            (EVENT_HEADER, delivery.event),
-            (DELIVERY_HEADER, delivery.id),
-            (SIGNATURE_HEADER, sign(secret, int(time.time()), body)),
-        ]
+        headers = delivery_headers(delivery.id, delivery.event, body, signing, int(time.time()))
         try:
             # A Fragment is sent byte for byte, so the body sent is exactly the body signed.
             response = await asyncio.wait_for(
-                self._http.request(
-                    "POST", delivery.url, json=orjson.Fragment(body), headers=headers
-                ),
+                self._http.request("POST", target.url, json=orjson.Fragment(body), headers=headers),
                 self.timeout,
             )
-        except TimeoutError:
-            return _Outcome(error=f"no answer within {self.timeout:g}s")
         except ConnectorError as exc:
-            return _Outcome(error=exc.message)
-        except Exception as exc:  # a malformed URL and the like: record it, keep the batch going
-            return _Outcome(error=f"{exc.__class__.__name__}: {exc}")
+            if exc.code == RESPONSE_TOO_LARGE and exc.status and 200 <= exc.status < 300:
+                return _Outcome(exc.status)  # accepted: what it said beyond that is unread
+            return _Outcome(exc.status, failure_class(exc, self.timeout))
+        except Exception as exc:  # a refused address, a malformed URL...: record, keep going
+            return _Outcome(error=failure_class(exc, self.timeout))
         return _answer(response)
 
     async def _record(self, results: list[tuple[_Claimed, _Outcome]]) -> None:

@@ -216,6 +216,12 @@ class Worker:
         if cut:
             log.info("worker stopped: %d claims given back", len(cut))
 
+    async def close(self) -> None:
+        """Release what the worker holds open (the webhook deliverer's HTTP client); after
+        `stop` and once its task has ended."""
+        if self.deliverer is not None:
+            await self.deliverer.close()
+
     async def _guarded(self, job: Any, run: RunningJob) -> None:
         try:
             await JobAttempt(self, job, run).run()

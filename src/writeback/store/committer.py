@@ -49,7 +49,7 @@ class GroupCommitter:
         self, engine: AsyncEngine, *, timeout: float = 10.0, max_pending: int = 10_000
     ) -> None:
         self._engine = engine
-        self._lock = sqlite_file_lock(engine, ".writelock")
+        self._lock = sqlite_file_lock(engine, ".writelock", timeout=timeout)
         self._pending: list[_Entry] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -39,7 +39,7 @@ from writeback.writes.outcome import WriteOutcome
 from writeback.writes.planning import PlannedRecord, is_empty, plan_record
 from writeback.writes.request import WriteRequest
 from writeback.writes.target import TargetCache, WriteTarget
-from writeback.writes.validity import RequestIssue, check_request
+from writeback.writes.validity import DEFAULT_MAX_FIELD_CHARS, RequestIssue, check_request
 
 # A record the lost attempt created is at least this old (clocks of writeback and providers
 # differ a little); anything created earlier existed before the attempt.
@@ -84,7 +84,10 @@ class WriteExecutor:
         http: ProviderHttp,
         credentials: CredentialStore,
         sandbox: str | None = None,
+        *,
+        max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
     ) -> None:
+        self.max_field_chars = max_field_chars
         self.sandbox = sandbox
         self.http = http
         self.credentials = credentials
@@ -101,7 +104,7 @@ class WriteExecutor:
         """The request checked against the installation and planned record by record."""
         resolved = await self.targets.get(project_id, integration_ref, request.groupRef)
         target = resolved.target
-        issues = check_request(request, target.provider)
+        issues = check_request(request, target.provider, max_field_chars=self.max_field_chars)
         if issues:
             raise _invalid(issues)
         plan = resolved.plan(url_object)
@@ -174,17 +177,9 @@ class WriteExecutor:
         in the CRM, and sent again only where it is certainly absent (or when the project
         prefers at-least-once, `resend_unknown_creates`)."""
         connector, client = self.connector(prepared.target)
+        # allow-listed per provider by the validity matrix (writes/forwarded_headers.py)
         headers = [(h.key, h.value) for h in request.headers or []]
         outcome = WriteOutcome(batch=request.batch is not None, results=[], write_type=request.type)
-        if headers and prepared.target.provider != "salesforce":
-            outcome.warnings.append(
-                RecordError(
-                    f"headers are not forwarded to {prepared.target.provider}; only Salesforce"
-                    " takes request headers",
-                    "HEADERS_IGNORED",
-                )
-            )
-            headers = []
         try:
             if request.type == "update":
                 await self._drop_non_empty(connector, prepared)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from writeback.common.jsonsafe import text_problem
+
+
+def _storable(value: str) -> str:
+    # a groupRef is looked up in the database, which cannot hold every text (NUL)
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+StorableStr = Annotated[StrictStr, AfterValidator(_storable)]
 
 
 class _Body(BaseModel):
@@ -35,7 +48,7 @@ class BatchItem(_Body):
 
 
 class WriteRequest(_Body):
-    groupRef: StrictStr = Field(min_length=1)
+    groupRef: StorableStr = Field(min_length=1, max_length=255)  # as stored (Group.group_ref)
     type: Literal["create", "update", "delete"]
     mode: Literal["synchronous", "asynchronous"] = "synchronous"
     retryPolicy: RetryPolicy | None = None

@@ -3,10 +3,10 @@ and a short-lived cache of it, with each object's plan worked out once."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -139,24 +139,27 @@ class TargetCache:
     through another process are seen within `seconds`.
     """
 
-    def __init__(self, sessions: async_sessionmaker, seconds: float = 5.0) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker, seconds: float = 5.0, size: int = 50_000
+    ) -> None:
         self._sessions = sessions
-        self._seconds = seconds
-        self._entries: dict[tuple[str, str, str], tuple[float, ResolvedTarget]] = {}
+        # bounded: when full, the least recently used target goes, not all of them
+        self._entries: TTLCache[tuple[str, str, str], ResolvedTarget] = TTLCache(size, seconds)
+        self._generation = 0  # bumped by clear(): a lookup begun before it is not kept
 
     def clear(self) -> None:
+        self._generation += 1
         self._entries.clear()
 
     async def get(self, project_id: str, integration_ref: str, group_ref: str) -> ResolvedTarget:
         key = (project_id, integration_ref, group_ref)
-        entry = self._entries.get(key)
-        now = time.monotonic()
-        if entry is not None and entry[0] > now:
-            return entry[1]
+        resolved = self._entries.get(key)
+        if resolved is not None:
+            return resolved
+        generation = self._generation
         async with self._sessions() as session:
             target = await load_target(session, project_id, integration_ref, group_ref)
         resolved = ResolvedTarget(target)
-        if len(self._entries) > 50_000:
-            self._entries.clear()
-        self._entries[key] = (now + self._seconds, resolved)
+        if generation == self._generation:
+            self._entries[key] = resolved
         return resolved

@@ -4,13 +4,20 @@ each with what is wrong and how to fix it. Checked before anything is written.""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from writeback import catalog
+from writeback.common.jsonsafe import number_problem, text_problem
+from writeback.writes.forwarded_headers import check_headers
 from writeback.writes.request import WriteRequest
 
 MAX_BATCH = 100
+DEFAULT_MAX_FIELD_CHARS = 131_072  # Settings.max_field_chars: Salesforce's longest text field
+MAX_NAME_CHARS = 1024  # a field name (providers' names are far shorter)
+MAX_VALUE_ISSUES = 20  # a body full of bad values is named by its first ones, not echoed whole
+MAX_ISSUES = 50  # likewise for everything else (thousands of headers...)
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ def _id_issues(request: WriteRequest) -> list[RequestIssue]:
                     'Add "id" to the record: the id the provider gave the record at create.',
                 )
             )
+        elif number_problem(value):
+            continue  # named by the value checks already
         elif not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
             issues.append(
                 RequestIssue(
@@ -195,9 +204,100 @@ def _provider_issues(request: WriteRequest, provider: str) -> list[RequestIssue]
     return issues
 
 
-def check_request(request: WriteRequest, provider: str) -> list[RequestIssue]:
+def _header_issues(request: WriteRequest, provider: str) -> list[RequestIssue]:
+    pairs = [(h.key, h.value) for h in request.headers or []]
+    return [
+        RequestIssue(
+            f"headers[{p.index}].{p.part}",
+            p.detail,
+            p.remedy,
+            pairs[p.index][0] if p.part == "key" and len(pairs[p.index][0]) <= 200 else None,
+        )
+        for p in check_headers(pairs, provider)
+    ]
+
+
+def _leaf_issue(path: str, value: Any, max_chars: int) -> RequestIssue | None:
+    if isinstance(value, str):
+        if len(value) > max_chars:
+            return RequestIssue(
+                path,
+                f"is {len(value)} characters long; a field value is at most {max_chars}"
+                " (WRITEBACK_MAX_FIELD_CHARS)",
+                "Shorten the value: no provider field holds more.",
+            )
+        problem = text_problem(value)
+        if problem is None:
+            return None
+        return RequestIssue(path, problem, "Remove the character from the text.")
+    problem = number_problem(value)
+    if problem is None:
+        return None
+    return RequestIssue(path, problem, "Send numbers a 64-bit integer or a double can hold.")
+
+
+def _nested_issues(where: str, value: Any, max_chars: int) -> Iterator[RequestIssue]:
+    """Issues of every value nested in `value`, named by path (`record.Tags[2]`), in order.
+    Iterative: nesting is bounded by the JSON parser, but a stack costs nothing."""
+    stack = [(where, value)]
+    while stack:
+        path, current = stack.pop()
+        if isinstance(current, dict):
+            children = []
+            for key, item in current.items():
+                problem = text_problem(key)
+                if problem is not None:
+                    yield RequestIssue(
+                        f"{path}.{key!r}", f"is a field name that {problem}", "Rename the field."
+                    )
+                elif len(key) > MAX_NAME_CHARS:
+                    yield RequestIssue(
+                        f"{path}.{key[:40]}…",
+                        f"is a field name of {len(key)} characters; names are at most"
+                        f" {MAX_NAME_CHARS}",
+                        "Use the provider's field names.",
+                    )
+                else:
+                    children.append((f"{path}.{key}", item))
+            stack.extend(reversed(children))
+        elif isinstance(current, list):
+            stack.extend(reversed([(f"{path}[{i}]", item) for i, item in enumerate(current)]))
+        else:
+            found = _leaf_issue(path, current, max_chars)
+            if found is not None:
+                yield found
+
+
+def _record_value_issues(request: WriteRequest, max_chars: int) -> list[RequestIssue]:
+    """Values no provider field can take, and that writeback could not even store or echo:
+    over-long text, text with NUL, integers beyond 64 bits, NaN and infinities (pydantic's
+    JSON parser reads them)."""
+    located: list[tuple[str, Any]] = []
+    if request.batch is not None:
+        for i, item in enumerate(request.batch):
+            located.append((f"batch[{i}].record", item.record))
+            if item.associations is not None:
+                located.append((f"batch[{i}].associations", item.associations))
+    if request.record is not None:
+        located.append(("record", request.record))
+    if request.associations is not None:
+        located.append(("associations", request.associations))
+    issues: list[RequestIssue] = []
+    for where, value in located:
+        for issue in _nested_issues(where, value, max_chars):
+            issues.append(issue)
+            if len(issues) == MAX_VALUE_ISSUES:
+                return issues
+    return issues
+
+
+def check_request(
+    request: WriteRequest, provider: str, *, max_field_chars: int = DEFAULT_MAX_FIELD_CHARS
+) -> list[RequestIssue]:
     """Every issue of the request that does not depend on the installation."""
     issues = _shape_issues(request) + _mode_issues(request) + _provider_issues(request, provider)
+    issues += _header_issues(request, provider)
+    issues += _record_value_issues(request, max_field_chars)
     if not any(i.name in ("record", "batch") for i in issues):
         issues += _id_issues(request)
-    return issues
+    return issues[:MAX_ISSUES]

@@ -1,4 +1,7 @@
-"""API keys of a project: create (the key is shown once), list, get, update, delete."""
+"""API keys of a project: create (the key is shown once), list, get, update, delete.
+
+Keys carry scopes (control/key_scopes.py); a key can give a new or updated key only scopes it
+holds itself, so a `manage` key cannot mint a key that reads customers' tokens."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from sqlalchemy import select
 from writeback.api.deps import Ctx, CtxDep
 from writeback.api.models import RequestBody
 from writeback.api.problems import bad_input, not_found
+from writeback.api.scopes import missing_scope
 from writeback.api.serialize import compact, times
+from writeback.control.key_scopes import DEFAULT_SCOPES, ScopeError, granted, normalize_scopes
 from writeback.control.projects import create_api_key
 from writeback.store.tables import ApiKey
 
@@ -33,15 +38,21 @@ def api_key_json(record: ApiKey, secret: str | None = None) -> dict[str, Any]:
     )
 
 
+_SCOPES_DOC = (
+    "write, read, manage, credentials, or full (all of them). Default: write, read and manage;"
+    " `credentials` (connections' raw tokens) must be asked for."
+)
+
+
 class CreateApiKey(RequestBody):
     label: str = Field(min_length=1, max_length=255)
-    scopes: list[str] | None = None
+    scopes: list[str] | None = Field(default=None, description=_SCOPES_DOC)
 
 
 class ApiKeyFields(RequestBody):
     label: str | None = Field(default=None, min_length=1, max_length=255)
     active: bool | None = None
-    scopes: list[str] | None = None
+    scopes: list[str] | None = Field(default=None, description=_SCOPES_DOC)
 
 
 class UpdateApiKey(RequestBody):
@@ -63,11 +74,26 @@ async def _find(ctx: Ctx, project_ref: str, key_ref: str) -> ApiKey:
     return record
 
 
+def _grantable(ctx: Ctx, scopes: list[str], field: str) -> list[str]:
+    """Known scope names the caller may give (400 for unknown ones, 403 for ones it lacks)."""
+    try:
+        names = normalize_scopes(scopes)
+    except ScopeError as exc:
+        raise bad_input(
+            field, str(exc), "Use write, read, manage, credentials or full.", scopes
+        ) from exc
+    lacking = sorted(granted(names) - ctx.caller.scopes)
+    if lacking:
+        raise missing_scope(ctx.caller, lacking, f"giving a key the {', '.join(lacking)} scope")
+    return names
+
+
 @router.post("/projects/{projectIdOrName}/api-keys", status_code=201)
 async def create(projectIdOrName: str, body: CreateApiKey, ctx: CtxDep) -> dict[str, Any]:
     project = await ctx.project(projectIdOrName)
+    scopes = _grantable(ctx, list(DEFAULT_SCOPES) if body.scopes is None else body.scopes, "scopes")
     new = await create_api_key(
-        ctx.session, ctx.state.box, project_id=project.id, label=body.label, scopes=body.scopes
+        ctx.session, ctx.state.box, project_id=project.id, label=body.label, scopes=scopes
     )
     await ctx.session.commit()
     return api_key_json(new.record, new.secret)
@@ -98,6 +124,8 @@ async def update(
         value = getattr(body.apiKey, field)
         if value is None:
             raise bad_input(f"apiKey.{field}", "required by the update mask", f"Send {field}.")
+        if field == "scopes":
+            value = _grantable(ctx, value, "apiKey.scopes")
         setattr(record, field, value)
     await ctx.session.commit()
     return api_key_json(record)

@@ -11,9 +11,9 @@ login.salesforce.com. It is kept in `Connection.login_url`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,7 @@ from writeback.api.routes.provider_apps import (
     find_provider_app,
     provider_app_json,
 )
+from writeback.api.scopes import missing_scope
 from writeback.api.serialize import compact, times, ts
 from writeback.connectors.salesforce.instance import (
     InstanceUrlError,
@@ -33,6 +34,7 @@ from writeback.connectors.salesforce.instance import (
     instance_url,
     login_url_for_instance,
 )
+from writeback.control.key_scopes import CREDENTIALS
 from writeback.store.tables import Connection, Consumer, Group, Installation, ProviderApp
 
 router = APIRouter(tags=["connections"])
@@ -376,10 +378,16 @@ async def get(
     projectIdOrName: str,
     connectionId: str,
     ctx: CtxDep,
-    includeCreds: bool = False,
+    includeCreds: Annotated[
+        bool, Query(description="Show the tokens; needs a key with the `credentials` scope.")
+    ] = False,
     includeRefreshToken: bool = False,
 ) -> dict[str, Any]:
     # includeCreds shows every token; includeRefreshToken is accepted for Ampersand clients.
+    if includeCreds and CREDENTIALS not in ctx.caller.scopes:
+        # the auth gate refuses this first (api/scopes.py); checked here too, next to the tokens
+        action = f"GET /v1{PATH}/{{connectionId}}?includeCreds=true"
+        raise missing_scope(ctx.caller, [CREDENTIALS], action)
     project = await ctx.project(projectIdOrName)
     row = await find_connection(ctx, project.id, connectionId)
     return connection_json(ctx, *row, include_creds=includeCreds)

@@ -1,13 +1,14 @@
-"""Completion webhooks: CRUD, the delivery log, and a test ping.
+"""Completion webhooks: CRUD, secret rotation, the delivery log, and a test ping.
 
-The signing secret is shown once, in the create response, and is encrypted at rest.
+The signing secret is shown once, in the create (or rotate) response, and is encrypted at rest.
+A webhook's URL is checked against the SSRF rules (common/netguard.py) when it is set.
 """
 
 from __future__ import annotations
 
-import secrets
+from datetime import timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
@@ -18,18 +19,29 @@ from writeback.api.models import RequestBody
 from writeback.api.pagination import decode_page_token, encode_page_token
 from writeback.api.problems import ApiProblem, bad_input, issue, not_found
 from writeback.api.serialize import compact, times, ts
-from writeback.operations.webhooks import DELIVERY_STATUSES, EVENTS, enqueue_test_delivery
-from writeback.store.tables import Webhook, WebhookDelivery
+from writeback.common.netguard import ALLOW_SETTING, TargetRefused, UnresolvableHost, check_host
+from writeback.operations.webhooks import (
+    DELIVERY_STATUSES,
+    EVENTS,
+    InvalidSecret,
+    enqueue_test_delivery,
+    new_secret,
+    rotate_secret,
+    validated_secret,
+)
+from writeback.store.tables import Webhook, WebhookDelivery, utcnow
 
 router = APIRouter(tags=["webhooks"])
 
 PATH = "/projects/{projectIdOrName}/webhooks"
-MIN_SECRET = 16
-MAX_SECRET = 256
 MAX_URL = 2048
+MAX_OVERLAP_HOURS = 24 * 30
+DNS_TIMEOUT = 3.0  # seconds to resolve a webhook's host when it is set
 
 
 def webhook_json(hook: Webhook, secret: str | None = None) -> dict[str, Any]:
+    expires = hook.previous_secret_expires_at
+    overlapping = hook.previous_secret_encrypted is not None and expires and expires > utcnow()
     return compact(
         {
             "id": hook.id,
@@ -37,7 +49,9 @@ def webhook_json(hook: Webhook, secret: str | None = None) -> dict[str, Any]:
             "url": hook.url,
             "events": list(hook.events or []),
             "active": hook.active,
-            "secret": secret,  # only given on create
+            "secret": secret,  # only given on create and rotate
+            # until then deliveries carry a second signature, made with the previous secret
+            "previousSecretExpireTime": ts(expires) if overlapping else None,
             **times(hook),
         }
     )
@@ -66,7 +80,7 @@ def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
 class CreateWebhook(RequestBody):
     url: str
     events: list[str] | None = None
-    # Lengths are checked by hand: pydantic's error would echo the (secret) value back.
+    # Checked by hand: pydantic's error would echo the (secret) value back.
     secret: str | None = None
     active: bool = True
 
@@ -86,9 +100,28 @@ class UpdateWebhook(RequestBody):
     webhook: WebhookFields
 
 
-def _checked_url(url: str, field: str) -> str:
-    url = url.strip()
+class RotateSecret(RequestBody):
+    secret: str | None = None  # a chosen new secret; omitted: one is generated
+    overlapHours: float | None = Field(default=None, ge=0, le=MAX_OVERLAP_HOURS)
+
+
+def _url_shape(url: str, field: str) -> SplitResult:
+    """The URL's parts, if it is an absolute http(s) URL without credentials."""
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # not echoed: the value holds a password
+        raise bad_input(
+            field,
+            "must not contain credentials (user:password@)",
+            "Authenticate deliveries by verifying their signature instead "
+            "(docs/webhooks.md); put any token your receiver needs in the path or query.",
+        )
+    try:
+        invalid_port = parts.port == 0  # None when there is none
+    except ValueError:  # not a number in 0-65535
+        invalid_port = True
+    if invalid_port:
+        raise bad_input(field, "has an invalid port", "Use a port from 1 to 65535.", url[:200])
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
         raise bad_input(
             field,
@@ -96,6 +129,34 @@ def _checked_url(url: str, field: str) -> str:
             'Send e.g. "https://app.example.com/hooks/writeback".',
             url[:200],
         )
+    return parts
+
+
+async def _checked_url(ctx: Ctx, url: str, field: str) -> str:
+    """`url`, once its shape is valid and its host is not a refused address (SSRF)."""
+    url = url.strip()
+    parts = _url_shape(url, field)
+    if ctx.state.settings.private_webhook_targets_allowed:
+        return url
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        await check_host(host, port, timeout=DNS_TIMEOUT)
+    except TargetRefused as exc:
+        raise bad_input(
+            field,
+            f"{exc.target}: a {exc.kind} address, which webhooks may not reach",
+            "Use your receiver's public address. For local development and tests, start "
+            f"writeback with {ALLOW_SETTING}=1 (sandbox mode allows such targets by default).",
+            url[:200],
+        ) from None
+    except UnresolvableHost as exc:
+        raise bad_input(
+            field,
+            str(exc),
+            "Check the host name; the name must resolve when the webhook is set.",
+            url[:200],
+        ) from None
     return url
 
 
@@ -118,13 +179,16 @@ def _checked_events(events: list[str] | None, field: str) -> list[str]:
 
 
 def _checked_secret(secret: str, field: str) -> str:
-    if not MIN_SECRET <= len(secret) <= MAX_SECRET:
+    try:
+        return validated_secret(secret)
+    except InvalidSecret as exc:  # never echoes the value
         raise bad_input(
             field,
-            f"must be {MIN_SECRET} to {MAX_SECRET} characters long",
-            "Omit it on create to have one generated, or send a longer random string.",
-        )
-    return secret
+            str(exc),
+            'Omit it to have one generated, or send "whsec_" followed by the standard base64 '
+            "of 24 to 64 random bytes (in Python: "
+            '"whsec_" + base64.b64encode(os.urandom(32)).decode()).',
+        ) from None
 
 
 async def find_webhook(ctx: Ctx, project_id: str, webhook_id: str) -> Webhook:
@@ -137,14 +201,12 @@ async def find_webhook(ctx: Ctx, project_id: str, webhook_id: str) -> Webhook:
 @router.post(PATH, status_code=201)
 async def create(projectIdOrName: str, body: CreateWebhook, ctx: CtxDep) -> dict[str, Any]:
     project = await ctx.project(projectIdOrName)
-    if body.secret is None:
-        secret = secrets.token_urlsafe(32)
-    else:
-        secret = _checked_secret(body.secret, "secret")
+    secret = new_secret() if body.secret is None else _checked_secret(body.secret, "secret")
+    events = _checked_events(body.events, "events")
     hook = Webhook(
         project_id=project.id,
-        url=_checked_url(body.url, "url"),
-        events=_checked_events(body.events, "events"),
+        url=await _checked_url(ctx, body.url, "url"),
+        events=events,
         secret_encrypted=ctx.state.box.encrypt(secret),
         active=body.active,
     )
@@ -182,11 +244,13 @@ async def update(
         if value is None:
             raise bad_input(f"webhook.{mask}", "required by the update mask", f"Send {mask}.")
         if mask == "url":
-            hook.url = _checked_url(value, "webhook.url")
+            if value.strip() != hook.url:  # an unchanged URL is not resolved again
+                hook.url = await _checked_url(ctx, value, "webhook.url")
         elif mask == "events":
             hook.events = _checked_events(value, "webhook.events")
-        elif mask == "secret":
-            hook.secret_encrypted = ctx.state.box.encrypt(_checked_secret(value, "webhook.secret"))
+        elif mask == "secret":  # replaced at once; :rotate-secret keeps the old one a while
+            secret = _checked_secret(value, "webhook.secret")
+            rotate_secret(hook, ctx.state.box, secret, timedelta(0))
         elif mask == "active":
             hook.active = bool(value)
     await ctx.session.commit()
@@ -199,6 +263,25 @@ async def delete(projectIdOrName: str, webhookId: str, ctx: CtxDep) -> Response:
     await ctx.session.delete(await find_webhook(ctx, project.id, webhookId))
     await ctx.session.commit()
     return Response(status_code=204)
+
+
+@router.post(PATH + "/{webhookId}:rotate-secret", summary="Rotate a webhook's signing secret")
+async def rotate(
+    projectIdOrName: str, webhookId: str, ctx: CtxDep, body: RotateSecret | None = None
+) -> dict[str, Any]:
+    """A new signing secret, shown in this answer only. Deliveries sent during the overlap
+    window (`overlapHours`, default from the settings) carry signatures made with both the new
+    and the previous secret, so receivers can switch over without dropping any."""
+    project = await ctx.project(projectIdOrName)
+    hook = await find_webhook(ctx, project.id, webhookId)
+    body = body or RotateSecret()
+    secret = new_secret() if body.secret is None else _checked_secret(body.secret, "secret")
+    hours = body.overlapHours
+    if hours is None:
+        hours = ctx.state.settings.webhook_secret_overlap_hours
+    rotate_secret(hook, ctx.state.box, secret, timedelta(hours=hours))
+    await ctx.session.commit()
+    return webhook_json(hook, secret)
 
 
 @router.post(PATH + "/{webhookId}:test", status_code=202)

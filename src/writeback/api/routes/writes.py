@@ -7,8 +7,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Header, Request, Response
 
-from writeback.api.auth import presented_key
-from writeback.api.deps import app_state
+from writeback.api.deps import CallerDep, app_state
 from writeback.api.fast_write import authorized_write
 from writeback.writes.request import WriteRequest
 
@@ -29,6 +28,7 @@ async def write_records(
     objectName: str,
     body: WriteRequest,
     request: Request,
+    caller: CallerDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -44,7 +44,7 @@ async def write_records(
     # `idempotency_key` documents the header; every value sent is read (two keys are a 400).
     reply = await authorized_write(
         app_state(request),
-        presented_key(request),
+        caller,
         projectIdOrName,
         integrationId,
         objectName,
