@@ -1,10 +1,12 @@
 """Throughput and CPU per write of synchronous creates, for several source trees, alternating.
 
 Made to measure one change (issue 9: outbound HTTP on aiohttp instead of writeback's own
-client) against the code before it, on a shared, noisy machine: each round runs every tree
-once, in turn, so a burst of load elsewhere hits both sides alike. A run is write_sync.py's
-setup (the sandbox and `writeback serve --workers 1` on SQLite, wrk -c32 through writeback)
-with the serve process tree's CPU time read from /proc around the wrk run.
+client) against the code before it, and used for the whole of issue 9 too (`--latency-ms`:
+every sandbox answer delayed, as a real provider's would be), on a shared, noisy machine:
+each round runs every tree once, in turn, so a burst of load elsewhere hits both sides alike.
+A run is write_sync.py's setup (the sandbox and `writeback serve --workers 1` on SQLite,
+wrk -c32 through writeback) with the serve process tree's CPU time read from /proc around the
+wrk run.
 
     git worktree add /tmp/wb-base <before>
     .venv/bin/python benchmarks/outbound_http.py --tree before=/tmp/wb-base/src --tree after=src
@@ -23,6 +25,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from common import free_port, machine, process, wrk
 from writeback.cli.http import ApiClient
@@ -88,7 +92,18 @@ def imported_from(src: str) -> str:
     ).stdout.strip()
 
 
-def one_run(tree: str, src: str, seconds: int, connections: int) -> Run:
+def slow_down(sandbox: str, latency_ms: float, jitter_ms: float) -> None:
+    """Every tenant of the sandbox answers `latency_ms` (+ up to `jitter_ms`) later."""
+    for tenant in httpx.get(f"{sandbox}/_sandbox/tenants").json():
+        httpx.patch(
+            f"{sandbox}/_sandbox/tenants/{tenant['tenantId']}/faults",
+            json={"latencyMs": latency_ms, "latencyJitterMs": jitter_ms},
+        ).raise_for_status()
+
+
+def one_run(
+    tree: str, src: str, seconds: int, connections: int, latency: tuple[float, float]
+) -> Run:
     sandbox_port, port = free_port(), free_port()
     sandbox, url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{port}"
     home = Path(tempfile.mkdtemp(prefix="wb-http-bench-"))
@@ -108,6 +123,7 @@ def one_run(tree: str, src: str, seconds: int, connections: int) -> Run:
     ):
         api = ApiClient(url, made["apiKey"])
         set_up_customers(api, made["projectId"], sandbox, MANIFEST.read_text())
+        slow_down(sandbox, *latency)
         serving, sandboxing = tree_of(f"--port {port}"), tree_of(f"--port {sandbox_port}")
         before = cpu_seconds(serving), cpu_seconds(sandboxing)
         body = json.dumps(
@@ -144,6 +160,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="sandbox answer delay")
+    parser.add_argument("--jitter-ms", type=float, default=0.0, help="plus up to this much")
     args = parser.parse_args()
     trees = [tuple(item.split("=", 1)) for item in args.tree]
     for label, src in trees:
@@ -152,7 +170,13 @@ def main() -> None:
     for number in range(args.rounds):
         order = trees if number % 2 == 0 else trees[::-1]
         for label, src in order:
-            run = one_run(label, os.path.abspath(src), args.seconds, args.connections)
+            run = one_run(
+                label,
+                os.path.abspath(src),
+                args.seconds,
+                args.connections,
+                (args.latency_ms, args.jitter_ms),
+            )
             runs.append(run)
             print(
                 f"round {number + 1} {label}: {run.rps:,.0f} req/s, p50 {run.p50_ms:.1f} ms,"
@@ -161,7 +185,10 @@ def main() -> None:
                 " ms/write",
                 flush=True,
             )
-    print(f"\n{machine()}, {args.rounds} rounds of {args.seconds}s, wrk -c{args.connections}")
+    print(
+        f"\n{machine()}, {args.rounds} rounds of {args.seconds}s, wrk -c{args.connections},"
+        f" provider latency {args.latency_ms:g} ms + up to {args.jitter_ms:g} ms"
+    )
     print("| tree | req/s median (min to max) | serve CPU ms/write median (min to max) |")
     print("|---|---|---|")
     medians: dict[str, tuple[float, float]] = {}
