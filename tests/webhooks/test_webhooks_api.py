@@ -14,6 +14,7 @@ from sqlalchemy import text
 from standardwebhooks import Webhook as StandardWebhook
 
 from conftest import Server, ServerThread
+from webhooks.receiver import Recorder
 from writeback.api.app import asgi_app, create_app
 from writeback.api.routes import webhooks
 from writeback.connectors.http import ProviderHttp
@@ -339,28 +340,6 @@ async def _deliver_until_done(server: Server, client: httpx.Client, log_url: str
         await engine.dispose()
 
 
-class Recorder:
-    """A receiver endpoint: records each request and answers 204."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        self.requests.append(({k.decode(): v.decode() for k, v in scope["headers"]}, body))
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-
 def test_test_ping_is_delivered_and_logged(api: Server) -> None:
     project, client = api.new_project()
     recorder = Recorder()
@@ -380,7 +359,8 @@ def test_test_ping_is_delivered_and_logged(api: Server) -> None:
         ]
         asyncio.run(_deliver_until_done(api, client, base + "/deliveries"))
 
-    ((headers, body),) = recorder.requests
+    (received,) = recorder.requests
+    headers, body = received.headers, received.body
     assert headers["x-writeback-event"] == "webhook.test"
     assert headers["x-writeback-delivery"] == ping["id"]
     assert StandardWebhook(hook["secret"]).verify(body, headers) == ping["payload"]

@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from writeback.catalog import provider_urls
 from writeback.connectors.client import ProviderClient
 from writeback.connectors.contract import (
     Connector,
@@ -25,10 +24,8 @@ from writeback.connectors.contract import (
     Verdict,
 )
 from writeback.connectors.credentials import CredentialStore
+from writeback.connectors.factory import ConnectionNotUsable, connector_for
 from writeback.connectors.http import ProviderHttp
-from writeback.connectors.hubspot.connector import HubSpotConnector
-from writeback.connectors.salesforce.connector import SalesforceConnector
-from writeback.connectors.salesforce.instance import InstanceUrlError, instance_url
 from writeback.writes.errors import (
     FieldIssue,
     InvalidWrite,
@@ -142,23 +139,10 @@ class WriteExecutor:
         return PreparedWrite(target, name, records, reconcile)
 
     def connector(self, target: WriteTarget) -> tuple[Connector, ProviderClient]:
-        client = ProviderClient(self.http, self.credentials, target.connection)
-        if target.provider == "salesforce":
-            try:
-                base = instance_url(
-                    target.connection.provider_metadata,
-                    target.connection.provider_workspace_ref,
-                    self.sandbox,
-                )
-            except InstanceUrlError as exc:
-                raise WriteNotAllowed(
-                    f"The Salesforce connection's instance URL is not usable: {exc}.",
-                    remedy="Re-import the connection with the token response's instance_url.",
-                ) from exc
-            return SalesforceConnector(client, base), client
-        urls = provider_urls(target.provider, self.sandbox)
-        assert urls is not None
-        return HubSpotConnector(client, urls.base_url), client
+        try:
+            return connector_for(target.connection, self.http, self.credentials, self.sandbox)
+        except ConnectionNotUsable as exc:
+            raise WriteNotAllowed(exc.detail, remedy=exc.remedy) from exc
 
     # --- executing ---------------------------------------------------------------
 

@@ -20,7 +20,9 @@ from writeback.connectors.contract import (
     no_match_fields,
 )
 from writeback.connectors.http import HttpResponse, retry_after_seconds
+from writeback.connectors.hubspot import properties
 from writeback.connectors.hubspot.associations import target_type
+from writeback.connectors.metadata import ObjectInfo, UnknownObject
 from writeback.writes.planning import PlannedRecord, is_empty
 
 UNPROCESSED = "record was not processed due to other records failures"
@@ -441,6 +443,26 @@ class HubSpotConnector:
             if stamp:
                 times[str(item.get("id"))] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         return times
+
+    async def describe_object(self, object_name: str) -> ObjectInfo:
+        """The object's property definitions; UnknownObject if the portal has no such object."""
+        response = await self.client.send(
+            "GET", f"{self.base}/crm/v3/properties/{quote(object_name, safe='')}"
+        )
+        body = response.json()
+        if response.status == 200 and isinstance(body, dict):
+            return properties.object_info(object_name, body)
+        errors = classify(response)  # raises for limits, outages
+        message = errors[0].message
+        if response.status == 404 or "Unable to infer object type" in message:
+            raise UnknownObject("hubspot", object_name, message)
+        raise ConnectorError(
+            "forbidden" if response.status == 403 else "bad_request",
+            f"HubSpot answered {response.status}: {message}",
+            status=response.status,
+            raw=response.text,
+            code=errors[0].code,
+        )
 
 
 def _existing_id(result: RecordResult) -> str | None:

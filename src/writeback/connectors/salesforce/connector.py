@@ -18,6 +18,8 @@ from writeback.connectors.contract import (
     no_match_fields,
 )
 from writeback.connectors.http import HttpResponse, retry_after_seconds
+from writeback.connectors.metadata import ObjectInfo, UnknownObject
+from writeback.connectors.salesforce.describe import object_info
 from writeback.writes.planning import PlannedRecord
 
 API_VERSION = "v62.0"
@@ -272,6 +274,23 @@ class SalesforceConnector:
             key = tuple(str(lowered.get(f.lower())).casefold() for f in fields)
             found.setdefault(key, []).append(str(lowered.get("id")))
         return found
+
+    async def describe_object(self, object_name: str) -> ObjectInfo:
+        """The object's fields, from its sObject describe; UnknownObject if the org has none."""
+        response = await self.client.send("GET", self._object_url(object_name) + "describe")
+        body = response.json()
+        if response.status == 200 and isinstance(body, dict):
+            return object_info(body)
+        errors = classify(response)  # raises for limits, outages
+        if response.status == 404 or errors[0].code in ("NOT_FOUND", "INVALID_TYPE"):
+            raise UnknownObject("salesforce", object_name, errors[0].message)
+        raise ConnectorError(
+            "forbidden" if response.status == 403 else "bad_request",
+            f"Salesforce answered {response.status}: {errors[0].message}",
+            status=response.status,
+            raw=response.text,
+            code=errors[0].code,
+        )
 
 
 def soql_literal(value: Any) -> str:
