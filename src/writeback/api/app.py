@@ -35,6 +35,7 @@ from writeback.api.routes import (
 )
 from writeback.api.scopes import RouteTable
 from writeback.api.write_problems import problem_for
+from writeback.control.object_metadata import ObjectMetadataService
 from writeback.services import build_services, build_worker
 from writeback.settings import Settings
 from writeback.store.errors import StoreUnavailable
@@ -81,6 +82,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             http=services.http,
             credentials=services.credentials,
             delivery=services.delivery,
+            object_metadata=ObjectMetadataService(
+                services.http, services.credentials, settings.sandbox_url
+            ),
         )
         worker_task = None
         if settings.embedded_worker:

@@ -17,6 +17,7 @@ from writeback.api.problems import not_found
 from writeback.api.scopes import RouteTable
 from writeback.connectors.credentials import CredentialStore
 from writeback.connectors.http import ProviderHttp
+from writeback.control.object_metadata import ObjectMetadataService
 from writeback.control.projects import find_project
 from writeback.operations.delivery import Delivery
 from writeback.settings import Settings
@@ -36,6 +37,7 @@ class AppState:
     http: ProviderHttp
     credentials: CredentialStore
     delivery: Delivery
+    object_metadata: ObjectMetadataService
 
     def changed(self) -> None:
         """Something in the control plane changed: drop what this process cached."""

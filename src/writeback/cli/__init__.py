@@ -19,6 +19,7 @@ from writeback.cli import (
 from writeback.cli.http import CliError
 from writeback.cli.output import errors
 from writeback.settings import SettingsError
+from writeback.store.engine import DatabaseUrlError
 from writeback.store.secrets import SecretKeyError
 
 app = typer.Typer(
@@ -39,6 +40,6 @@ resources.register(app)
 def main() -> None:
     try:
         app()
-    except (CliError, SettingsError, SecretKeyError) as exc:
+    except (CliError, SettingsError, SecretKeyError, DatabaseUrlError) as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(1)

@@ -152,10 +152,7 @@ def serve(
     settings = Settings.from_env()
     if not worker:
         settings = Settings.from_env(embedded_worker=False)
-    try:
-        check_database_url(settings.database_url)
-    except DatabaseUrlError as exc:
-        raise CliError(str(exc)) from exc
+    check_database_url(settings.database_url)  # cli.main reports a bad one
     asyncio.run(_prepare(settings, migrate=migrate_first))
 
     if workers == 1:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from writeback.cli.http import CliError
 from writeback.cli.output import console, emit_json, errors
 from writeback.settings import Settings
-from writeback.store.engine import DatabaseUrlError, check_database_url, create_engine
+from writeback.store.engine import check_database_url, create_engine
 from writeback.store.keyring import open_secret_box
 from writeback.store.master_keys import generate_master_key
 from writeback.store.migrate import upgrade_to_head
@@ -44,10 +44,7 @@ def generate() -> None:
 
 def _settings() -> Settings:
     settings = Settings.from_env()
-    try:
-        check_database_url(settings.database_url)
-    except DatabaseUrlError as exc:
-        raise CliError(str(exc)) from exc
+    check_database_url(settings.database_url)  # cli.main reports a bad one
     return settings
 
 

@@ -8,10 +8,9 @@ import signal
 
 import typer
 
-from writeback.cli.http import CliError
 from writeback.cli.output import console
 from writeback.settings import Settings
-from writeback.store.engine import DatabaseUrlError, check_database_url
+from writeback.store.engine import check_database_url
 
 
 def register(app: typer.Typer) -> None:
@@ -42,10 +41,7 @@ async def _run(settings: Settings) -> None:
 def worker() -> None:
     """Run a worker (start as many as you like against one PostgreSQL database)."""
     settings = Settings.from_env()
-    try:
-        check_database_url(settings.database_url)
-    except DatabaseUrlError as exc:
-        raise CliError(str(exc)) from exc
+    check_database_url(settings.database_url)  # cli.main reports a bad one
     if settings.is_sqlite:
         console.print(
             "note: on SQLite, `writeback serve` already runs a worker; extra worker processes"

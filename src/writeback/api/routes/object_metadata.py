@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from writeback.api.deps import CtxDep
+from writeback.api.deps import CtxDep, app_state
 from writeback.api.problems import ApiProblem
 from writeback.common.clip import clip_text
 from writeback.connectors.credentials import NO_PROVIDER_APP
@@ -39,16 +39,7 @@ Refresh = Annotated[
 
 
 def metadata_service(request: Request) -> ObjectMetadataService:
-    """One per process, built on first use from the app's HTTP client and credential store."""
-    state = request.app.state
-    service: ObjectMetadataService | None = getattr(state, "object_metadata", None)
-    if service is None:
-        writeback = state.writeback
-        service = ObjectMetadataService(
-            writeback.http, writeback.credentials, writeback.settings.sandbox_url
-        )
-        state.object_metadata = service
-    return service
+    return app_state(request).object_metadata
 
 
 def field_json(field: FieldInfo) -> dict[str, Any]:
